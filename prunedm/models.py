@@ -19,7 +19,8 @@ from .core import *
 from .data import *
 
 # %% auto #0
-__all__ = ['ASSETS', 'EMBEDDED_DDPM', 'EMBEDDED_CLASSIFIER', 'EMBEDDED_RECIPE', 'embedded_config', 'tiny_unet', 'ddpm_scheduler',
+__all__ = ['PRUNING_RECORD', 'ASSETS', 'EMBEDDED_DDPM', 'EMBEDDED_CLASSIFIER', 'ARCHS', 'EMBEDDED_RECIPE', 'embedded_config',
+           'tiny_unet', 'ddpm_scheduler', 'layer_widths', 'sync_modules', 'resize_modules', 'cifar10_config',
            'load_model', 'save_model', 'lr_at', 'denoising_loss', 'train_ddpm', 'sample', 'DigitClassifier',
            'train_classifier', 'classify', 'save_classifier', 'load_classifier']
 
@@ -39,6 +40,57 @@ def tiny_unet(seed:int=0)->UNet2DModel:
 def ddpm_scheduler()->DDPMScheduler:
     "The DDPM noise schedule used throughout: 1,000 linear steps, beta 1e-4 to 0.02."
     return DDPMScheduler(num_train_timesteps=1000, beta_schedule='linear', beta_start=1e-4, beta_end=0.02)
+
+# %% ../nbs/02_models.ipynb #c1e30e34
+PRUNING_RECORD = 'pruning.json'
+
+def layer_widths(unet:nn.Module)->dict[str, list[int]]:
+    "The widths of every Conv2d and Linear ([out, in]) and GroupNorm ([channels]) of `unet`, by module name."
+    w = {}
+    for n, m in unet.named_modules():
+        if isinstance(m, nn.Conv2d): w[n] = [m.out_channels, m.in_channels]
+        elif isinstance(m, nn.Linear): w[n] = [m.out_features, m.in_features]
+        elif isinstance(m, nn.GroupNorm): w[n] = [m.num_channels]
+    return w
+
+# %% ../nbs/02_models.ipynb #fec3beb0
+def sync_modules(unet:UNet2DModel)->UNet2DModel:
+    "Make Downsample2D/Upsample2D channels, attention dims, heads and scale, and the config agree with the layers' widths."
+    from diffusers.models.attention_processor import Attention
+    from diffusers.models.downsampling import Downsample2D
+    from diffusers.models.upsampling import Upsample2D
+    head_dims = set()
+    for m in unet.modules():
+        if isinstance(m, (Downsample2D, Upsample2D)) and isinstance(getattr(m, 'conv', None), nn.Conv2d):
+            m.channels, m.out_channels = m.conv.in_channels, m.conv.out_channels
+        if isinstance(m, Attention):
+            m.query_dim, m.inner_dim = m.to_q.in_features, m.to_q.out_features
+            m.inner_kv_dim, m.out_dim = m.to_k.out_features, m.to_out[0].out_features
+            check(m.inner_dim % m.heads == 0, f'attention width {m.inner_dim} is not a multiple of its {m.heads} heads')
+            if m.scale_qk: m.scale = (m.inner_dim // m.heads) ** -0.5
+            head_dims.add(m.inner_dim // m.heads)
+    cfg = dict(block_out_channels=[b.resnets[-1].conv2.out_channels for b in unet.down_blocks])
+    if unet.config.attention_head_dim is not None and len(head_dims) == 1: cfg['attention_head_dim'] = head_dims.pop()
+    unet.register_to_config(**cfg)
+    return unet
+
+def resize_modules(unet:UNet2DModel, widths:dict)->UNet2DModel:
+    "Give the layers of `unet` the recorded `widths` (uninitialised weights), then `sync_modules`."
+    mods = dict(unet.named_modules())
+    for n, wd in widths.items():
+        check(n in mods, f"the pruning record names a layer '{n}' that the model does not have")
+        m, new = mods[n], lambda t, *s: nn.Parameter(t.new_empty(*s)) if t is not None else None
+        if isinstance(m, nn.Conv2d):
+            m.out_channels, m.in_channels = wd
+            m.weight, m.bias = new(m.weight, wd[0], wd[1] // m.groups, *m.kernel_size), new(m.bias, wd[0])
+        elif isinstance(m, nn.Linear):
+            m.out_features, m.in_features = wd
+            m.weight, m.bias = new(m.weight, *wd), new(m.bias, wd[0])
+        elif isinstance(m, nn.GroupNorm):
+            m.num_channels = wd[0]
+            if m.affine: m.weight, m.bias = new(m.weight, wd[0]), new(m.bias, wd[0])
+        else: raise PrunedmError(f"the pruning record gives widths for '{n}', a {type(m).__name__}, which prunedm does not resize")
+    return sync_modules(unet)
 
 # %% ../nbs/02_models.ipynb #06537f74
 import prunedm
@@ -63,6 +115,17 @@ def _unet_dir(path:Path)->Path:
         if (d/'config.json').exists(): return d
     raise PrunedmError(f"--model {path} holds no UNet: expected config.json (a UNet folder) or unet/config.json (a pipeline folder)")
 
+def _load_pruned(d:Path)->UNet2DModel:
+    "Rebuild a pruned UNet from its pruning record and load its weights with safetensors."
+    try:
+        rec = load_json(d/PRUNING_RECORD)
+        unet = UNet2DModel.from_config(rec['dense_config'])
+        resize_modules(unet, rec['widths'])
+        unet.load_state_dict(load_file(str(d/'diffusion_pytorch_model.safetensors')), strict=True)
+    except Exception as e: raise PrunedmError(f"--model {d}: cannot rebuild the pruned model from {PRUNING_RECORD} ({_first_line(e)[:200]})")
+    unet.pruning_record = rec
+    return unet
+
 def _load_local(path:Path):
     d = _unet_dir(path)
     try: cfg = load_json(d/'config.json')
@@ -70,6 +133,7 @@ def _load_local(path:Path):
     check(cfg.get('_class_name', 'UNet2DModel') == 'UNet2DModel',
           f"--model {path} holds a {cfg.get('_class_name')}, but prunedm works on UNet2DModel (DDPM) models")
     check(any(d.glob('*.safetensors')) or any(d.glob('*.bin')), f"--model {path}: no weights (*.safetensors) beside {d/'config.json'}")
+    if (d/PRUNING_RECORD).exists(): return _load_pruned(d), _load_scheduler(d, path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -105,24 +169,42 @@ def _load_hub(repo_id:str):
         raise PrunedmError(f"--model {repo_id}: not a local folder, and the hub cannot be reached or has no such model "
                            f"({_first_line(e)[:120]}); download it where the hub is reachable and pass the local folder")
 
-def load_model(spec='embedded', # 'embedded', a UNet or pipeline folder, or a hub id
+def cifar10_config()->dict:
+    "The config of google/ddpm-cifar10-32 (35.7M parameters), the classic pruning target, to build it without the hub."
+    return dict(sample_size=32, in_channels=3, out_channels=3, layers_per_block=2, block_out_channels=(128, 256, 256, 256),
+                down_block_types=('DownBlock2D', 'AttnDownBlock2D', 'DownBlock2D', 'DownBlock2D'),
+                up_block_types=('UpBlock2D', 'UpBlock2D', 'AttnUpBlock2D', 'UpBlock2D'), attention_head_dim=None,
+                norm_num_groups=32, norm_eps=1e-6, downsample_padding=0, flip_sin_to_cos=False, freq_shift=1,
+                center_input_sample=False, mid_block_scale_factor=1, act_fn='silu', time_embedding_type='positional')
+
+ARCHS = {'cifar10': cifar10_config, 'embedded': embedded_config}
+
+def _load_arch(name:str, seed:int=0):
+    check(name in ARCHS, f"--model arch:{name}: unknown architecture; known: {', '.join('arch:' + k for k in ARCHS)}")
+    torch.manual_seed(seed)
+    return UNet2DModel(**ARCHS[name]()), ddpm_scheduler()
+
+def load_model(spec='embedded', # 'embedded', a UNet or pipeline folder, a hub id, or arch:NAME (random weights)
                device=None # where to put the UNet
               ):
     "Load `(unet, scheduler)` from a `--model` spec; the UNet is in eval mode."
     spec = str(spec)
     p = EMBEDDED_DDPM if spec == 'embedded' else Path(spec)
-    if p.is_dir(): unet, sched = _load_local(p)
+    if spec.startswith('arch:') and not p.exists(): unet, sched = _load_arch(spec[5:])
+    elif p.is_dir(): unet, sched = _load_local(p)
     elif p.exists(): raise PrunedmError(f"--model {spec} is a file; pass the folder that holds config.json")
     elif spec.count('/') == 1 and not spec.startswith(('.', '/', '~')): unet, sched = _load_hub(spec)
-    else: raise PrunedmError(f"--model {spec}: no such folder; pass 'embedded', a diffusers model folder or a hub id")
+    else: raise PrunedmError(f"--model {spec}: no such folder; pass 'embedded', a diffusers model folder, a hub id or arch:NAME")
     return unet.to(get_device(device) if device is not None else 'cpu').eval(), sched
 
 # %% ../nbs/02_models.ipynb #f5631f9b
 def save_model(unet:UNet2DModel, scheduler, out):
-    "Save `unet` (config.json + safetensors) and `scheduler` (in scheduler/) to the folder `out`."
+    "Save `unet` (config.json + safetensors, and the pruning record of a pruned model) and `scheduler` (in scheduler/) to `out`."
     out = Path(out)
     unet.save_pretrained(str(out), safe_serialization=True)
     scheduler.save_pretrained(str(out/'scheduler'))
+    rec = getattr(unet, 'pruning_record', None)
+    if rec is not None: save_json(dict(rec, widths=layer_widths(unet)), out/PRUNING_RECORD)
     return out
 
 # %% ../nbs/02_models.ipynb #d623cde1

@@ -2,7 +2,8 @@
 
 Cells flagged with a test flag of settings.ini (`#| slow`, `#| cuda`) and `#| eval: false` cells are skipped and keep the
 outputs they have; run them by hand (in Jupyter) when their recipe changes. Then run `nbdev_clean`.
-Usage: python tools/run_nbs.py nbs/02_models.ipynb [more notebooks]
+With --slow, `#| slow` cells run too (their outputs are then refreshed); `#| cuda` cells never run here.
+Usage: python tools/run_nbs.py [--slow] nbs/02_models.ipynb [more notebooks]
 """
 import os, sys, time
 from configparser import ConfigParser
@@ -20,7 +21,7 @@ def _directives(src):
 def _skip(cell):
     if cell.cell_type != 'code': return True
     d = _directives(cell.source)
-    return bool(flags & set(d)) or 'nbdev_export(' in cell.source or ('eval' in d and 'false' in d['eval'].lower())
+    return bool((flags - ({'slow'} if SLOW else set())) & set(d)) or 'nbdev_export(' in cell.source or ('eval' in d and 'false' in d['eval'].lower())
 
 def run(path):
     path = Path(path).resolve(); nb = read_nb(path); t0 = time.time()
@@ -31,5 +32,8 @@ def run(path):
     finally: os.chdir(cwd)
     write_nb(nb, path); print(f'{path.name}: {time.time() - t0:.0f} s')
 
+SLOW = '--slow' in sys.argv
+
 if __name__ == '__main__':
-    for p in sys.argv[1:]: run(p)
+    for p in sys.argv[1:]:
+        if p != '--slow': run(p)
