@@ -220,8 +220,11 @@ def analyze(unet, scheduler, data:ImageData, out, cfg:CalibConfig|None=None, k:f
     from safetensors.torch import save_file
     out = check_out(out, overwrite)
     stats = calibrate(unet, scheduler, data, cfg, progress=progress)
-    rows = stats.summary(k)
-    res = dict(calibration=asdict(stats.cfg), seconds=stats.seconds, outlier_k=k, layers=rows,
+    rows, ratios = stats.summary(k), stats.outlier_ratio(k)
+    q = lambda n, p: stats.bucket_norms(n).quantile(p, dim=1).tolist()
+    by_bucket = {n: dict(outlier_ratio=ratios[n].tolist(), norm_p10=q(n, 0.1), norm_median=q(n, 0.5), norm_p90=q(n, 0.9),
+                         norm_max=stats.bucket_norms(n).max(1).values.tolist()) for n in stats.layers}
+    res = dict(by_bucket=by_bucket, calibration=asdict(stats.cfg), seconds=stats.seconds, outlier_k=k, layers=rows,
                premise_layers=sum(r['premise'] for r in rows), n_layers=len(rows),
                bucket_edges=stats.cfg.bucket_edges(scheduler.config.num_train_timesteps).tolist())
     with atomic_dir(out, overwrite) as tmp:
