@@ -1,6 +1,6 @@
 """Benchmark: one-shot Wanda vs magnitude vs random on the embedded model (2:4, 50% unstructured, channels at 0.3).
 
-Prints the held-out loss of each (4,096 fixed probe triples), all measured in one run. About 3 minutes on two CPU cores.
+Prints the held-out loss of each (4,096 fixed probe triples), all measured in one run. About 5 minutes on two quiet CPU cores (the `seconds` column is wall time, so it grows when the machine is shared).
 Usage: python benchmarks/wanda.py [--target-steps all] [--time-strategy mean] [--activation-strategy mean] [--calib-steps 1024]
 """
 import argparse, time
