@@ -73,12 +73,15 @@ def time_weights(edges:np.ndarray, T:int=1000)->np.ndarray:
     return 0.8 + 0.4 * ((edges[:-1] + edges[1:]) / 2) / T
 
 # %% ../nbs/06_activations.ipynb #6b913ce1
+def _bucket_sizes(cfg:CalibConfig)->list[int]:
+    "Calibration samples per bucket: `cfg.steps` spread as evenly as possible."
+    return [cfg.steps // cfg.buckets + (b < cfg.steps % cfg.buckets) for b in range(cfg.buckets)]
+
 def calibration_batches(data:ImageData, cfg:CalibConfig, T:int=1000):
     "Yield `(bucket, x0, t, noise)` batches: `cfg.steps` samples spread evenly over the buckets of the target range."
     check(data is not None and len(data.train) > 0, 'no calibration data: give --data with training images')
     edges, g = cfg.bucket_edges(T), torch.Generator().manual_seed(cfg.seed)
-    per = [cfg.steps // cfg.buckets + (b < cfg.steps % cfg.buckets) for b in range(cfg.buckets)]
-    for b, n in enumerate(per):
+    for b, n in enumerate(_bucket_sizes(cfg)):
         for s in range(0, n, cfg.batch_size):
             k = min(cfg.batch_size, n - s)
             x0 = data.batch(torch.randint(len(data.train), (k,), generator=g))
@@ -161,7 +164,8 @@ def calibrate(unet, scheduler, data:ImageData, cfg:CalibConfig|None=None, layers
     stats, t0 = ActivationStats(layers, cfg.buckets, cfg.reservoir, cfg.seed), time.time()
     unet.eval()
     with stats:
-        for b, x0, t, noise in tqdm(list(calibration_batches(data, cfg, T)), desc='calibrate', disable=not progress):
+        batches = sum(-(-n // cfg.batch_size) for n in _bucket_sizes(cfg))
+        for b, x0, t, noise in tqdm(calibration_batches(data, cfg, T), total=batches, desc='calibrate', disable=not progress):
             stats.bucket = b
             unet(scheduler.add_noise(x0, noise, t).to(dev), t.to(dev))
     unet.train(was)
@@ -221,9 +225,10 @@ def analyze(unet, scheduler, data:ImageData, out, cfg:CalibConfig|None=None, k:f
     out = check_out(out, overwrite)
     stats = calibrate(unet, scheduler, data, cfg, progress=progress)
     rows, ratios = stats.summary(k), stats.outlier_ratio(k)
-    q = lambda n, p: stats.bucket_norms(n).quantile(p, dim=1).tolist()
-    by_bucket = {n: dict(outlier_ratio=ratios[n].tolist(), norm_p10=q(n, 0.1), norm_median=q(n, 0.5), norm_p90=q(n, 0.9),
-                         norm_max=stats.bucket_norms(n).max(1).values.tolist()) for n in stats.layers}
+    by_bucket = {}
+    for n in stats.layers:
+        nb = stats.bucket_norms(n); p10, p50, p90 = nb.quantile(torch.tensor([0.1, 0.5, 0.9]), dim=1).tolist()
+        by_bucket[n] = dict(outlier_ratio=ratios[n].tolist(), norm_p10=p10, norm_median=p50, norm_p90=p90, norm_max=nb.max(1).values.tolist())
     res = dict(by_bucket=by_bucket, calibration=asdict(stats.cfg), seconds=stats.seconds, outlier_k=k, layers=rows,
                premise_layers=sum(r['premise'] for r in rows), n_layers=len(rows),
                bucket_edges=stats.cfg.bucket_edges(scheduler.config.num_train_timesteps).tolist())
@@ -237,14 +242,14 @@ def analyze(unet, scheduler, data:ImageData, out, cfg:CalibConfig|None=None, k:f
     return res
 
 # %% ../nbs/06_activations.ipynb #be09a664
+def _wanda(w:torch.Tensor, x:torch.Tensor)->torch.Tensor:
+    "|W| x ||X_in||, the input-channel norms `x` broadcast over a Linear (out, in) or Conv2d (out, in, kh, kw) weight `w`."
+    x = x.to(w.device, w.dtype)
+    return w.detach().abs() * (x[None, :, None, None] if w.dim() == 4 else x[None, :])
+
 def wanda_scores(layers:dict, norms:dict)->dict[str, torch.Tensor]:
     "|W| x ||X|| for each layer's weight, from per-input-channel `norms` (name -> (in,))."
-    out = {}
-    for n, m in layers.items():
-        if isinstance(m, nn.Conv2d) and m.groups != 1: continue
-        x = norms[n].to(m.weight.device, m.weight.dtype)
-        out[f'{n}.weight'] = m.weight.detach().abs() * (x[None, :, None, None] if m.weight.dim() == 4 else x[None, :])
-    return out
+    return {f'{n}.weight': _wanda(m.weight, norms[n]) for n, m in layers.items() if not (isinstance(m, nn.Conv2d) and m.groups != 1)}
 
 # %% ../nbs/06_activations.ipynb #f677a59c
 def _blocks(unet)->list[str]:
@@ -256,21 +261,22 @@ def wanda_sparsify(unet, scheduler, data:ImageData, sparsity:float|None=None, nm
     "Mask `unet` in place by Wanda scores; returns `(masks, skipped, info)`."
     check((sparsity is None) != (nm is None), "give either a sparsity (unstructured) or an N:M pattern, not both or neither")
     if nm is not None: nm = parse_nm(nm) if isinstance(nm, str) else nm
-    cfg = (cfg or CalibConfig()).check(scheduler.config.num_train_timesteps)
+    T = scheduler.config.num_train_timesteps
+    cfg = (cfg or CalibConfig()).check(T)
     layers, t0 = prunable_layers(unet, targets, protect), time.time()
     grouped = [dict(layer=n, reason=f'grouped convolution (groups={m.groups}): no Wanda score') for n, m in layers.items()
                if isinstance(m, nn.Conv2d) and m.groups != 1]
     layers = {n: m for n, m in layers.items() if not (isinstance(m, nn.Conv2d) and m.groups != 1)}
     kw = dict(sparsity=sparsity, nm=nm, scope='row')
     if not sequential:
-        norms = calibrate(unet, scheduler, data, cfg, layers, progress).channel_norms(cfg)
+        norms = calibrate(unet, scheduler, data, cfg, layers, progress).channel_norms(cfg, T)
         masks, skipped = sparsify(unet, wanda_scores(layers, norms), targets=targets, protect=protect, **kw)
         return masks, grouped + skipped, dict(seconds=time.time() - t0, passes=1)
     masks, skipped, passes = {}, list(grouped), 0
     for blk in _blocks(unet):
         part = {n: m for n, m in layers.items() if match_prefix(n, blk)}
         if not part: continue
-        norms = calibrate(unet, scheduler, data, cfg, part, progress=False).channel_norms(cfg); passes += 1
+        norms = calibrate(unet, scheduler, data, cfg, part, progress=False).channel_norms(cfg, T); passes += 1
         mk, sk = sparsify(unet, wanda_scores(part, norms), targets=list(part), protect=protect, **kw)
         masks.update(mk); skipped += sk
     return masks, skipped, dict(seconds=time.time() - t0, passes=passes)
@@ -288,9 +294,7 @@ class WandaImportance(tp.importance.GroupMagnitudeImportance):
         for i, (dep, idxs) in enumerate(group):
             layer, fn = dep.layer, dep.pruning_fn
             if layer not in self.norms or not isinstance(layer, (nn.Conv2d, nn.Linear)): continue
-            w = layer.weight.detach().abs()
-            x = self.norms[layer].to(w.device, w.dtype)
-            s = w * (x[None, :, None, None] if w.dim() == 4 else x[None, :])
+            s = _wanda(layer.weight, self.norms[layer])
             if fn in (tp.prune_conv_out_channels, tp.prune_linear_out_channels): imp = s.flatten(1).sum(1)[idxs]
             elif fn in (tp.prune_conv_in_channels, tp.prune_linear_in_channels): imp = s.transpose(0, 1).flatten(1).sum(1)[idxs]
             else: continue
@@ -300,7 +304,6 @@ class WandaImportance(tp.importance.GroupMagnitudeImportance):
 
 def _wanda_diff(unet, scheduler, data, seed:int=0, progress:bool=True, calib:CalibConfig|None=None, **kw):
     "The wanda-diff criterion for `structural.prune`: calibrate, then `WandaImportance`."
-    check(data is not None, '--method wanda-diff needs calibration images: give --data')
     cfg = calib or CalibConfig(seed=seed)
     stats = calibrate(unet, scheduler, data, cfg, progress=progress)
     norms = stats.channel_norms(cfg, scheduler.config.num_train_timesteps)

@@ -32,7 +32,7 @@ def _add_out(p, default=None):
     p.add_argument('--overwrite', action='store_true', help='replace --out if it exists')
 
 def _add_common(p, data:bool=True):
-    p.add_argument('--model', default='embedded', help="'embedded', a diffusers model folder, or a hub id")
+    p.add_argument('--model', default='embedded', help="'embedded', a diffusers model folder, a hub id or arch:NAME")
     if data: p.add_argument('--data', default='embedded', help="'embedded', 'cifar10:PATH', or an image folder")
     p.add_argument('--device', default=None, help='cpu or cuda (default: cuda when available)')
     p.add_argument('--seed', type=int, default=0)
@@ -130,7 +130,7 @@ def save_grid(x:torch.Tensor, path, nrow:int=8):
 
 # %% ../nbs/90_cli.ipynb #13bc84eb
 def _prune_figures(unet, sched, s:dict, vis:Path, n:int, steps:int, seed:int):
-    import matplotlib; import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     vis.mkdir()
     if n: save_grid(sample(unet, sched, n, steps, seed, progress=False), vis/'after_pruning.png', nrow=min(8, n))
     ax = plot_widths(s); ax.figure.savefig(vis/'widths.png', dpi=120, bbox_inches='tight'); plt.close(ax.figure)
@@ -156,7 +156,7 @@ def cmd_prune(a):
 
 def _p_prune(sub):
     p = sub.add_parser('prune', help='structural (channel) pruning')
-    p.add_argument('--model', default='embedded', help="'embedded', a diffusers model folder, a hub id or arch:NAME")
+    _add_common(p, data=False)
     p.add_argument('--data', default=None, help="calibration images for taylor, diff-pruning and wanda-diff: 'embedded', 'cifar10:PATH' or a folder")
     p.add_argument('--method', required=True, choices=list(CRITERIA), help='channel importance criterion')
     p.add_argument('--ratio', type=float, required=True, help="share of channels to remove, in [0, 1) (the Diff-Pruning paper's meaning)")
@@ -167,8 +167,6 @@ def _p_prune(sub):
     p.add_argument('--calib-batches', type=int, default=4, help='taylor: calibration batches of 32 images')
     p.add_argument('--vis-samples', type=int, default=16, help='samples drawn after pruning for vis/after_pruning.png (0: none)')
     p.add_argument('--vis-steps', type=int, default=50, help='DDIM steps for those samples')
-    p.add_argument('--device', default=None, help='cpu or cuda (default: cuda when available)')
-    p.add_argument('--seed', type=int, default=0)
     _add_calib(p); _add_out(p); p.set_defaults(func=cmd_prune)
 
 # %% ../nbs/90_cli.ipynb #3ef4746f
@@ -184,10 +182,9 @@ def cmd_analyze(a):
 
 def _p_analyze(sub):
     p = sub.add_parser('analyze', help='timestep-aware activation statistics and outlier features')
-    p.add_argument('--model', default='embedded', help="'embedded', a diffusers model folder, a hub id or arch:NAME")
+    _add_common(p, data=False)
     p.add_argument('--data', default=None, help="calibration images: 'embedded', 'cifar10:PATH' or a folder")
     p.add_argument('--outlier-k', type=float, default=OUTLIER_K, help='a channel is an outlier above k x the median channel norm')
-    p.add_argument('--device', default=None); p.add_argument('--seed', type=int, default=0)
     _add_calib(p); _add_out(p); p.set_defaults(func=cmd_analyze)
 
 # %% ../nbs/90_cli.ipynb #081b925f

@@ -60,9 +60,8 @@ def probe_loss(unet, scheduler, probe:ProbeSet, batch_size:int=512, buckets:int=
 def count_macs_params(unet)->tuple[int, int]:
     "`(MACs, parameters)` of one UNet forward pass on one image (torch-pruning's counter)."
     import torch_pruning as tp
-    dev = next(unet.parameters()).device; c, s = unet.config.in_channels, unet.config.sample_size
     was = unet.training
-    macs, params = tp.utils.count_ops_and_params(unet, (torch.zeros(1, c, s, s, device=dev), torch.ones(1, dtype=torch.long, device=dev)))
+    macs, params = tp.utils.count_ops_and_params(unet, tuple(example_inputs(unet).values()))
     unet.train(was)
     return int(macs), int(params)
 

@@ -20,9 +20,9 @@ from .data import *
 
 # %% auto #0
 __all__ = ['PRUNING_RECORD', 'ASSETS', 'EMBEDDED_DDPM', 'EMBEDDED_CLASSIFIER', 'ARCHS', 'EMBEDDED_RECIPE', 'embedded_config',
-           'tiny_unet', 'ddpm_scheduler', 'layer_widths', 'sync_modules', 'resize_modules', 'cifar10_config',
-           'load_model', 'save_model', 'lr_at', 'denoising_loss', 'train_ddpm', 'sample', 'DigitClassifier',
-           'train_classifier', 'classify', 'save_classifier', 'load_classifier']
+           'tiny_unet', 'example_inputs', 'ddpm_scheduler', 'layer_widths', 'sync_modules', 'resize_modules',
+           'cifar10_config', 'load_model', 'save_model', 'lr_at', 'denoising_loss', 'train_ddpm', 'sample',
+           'DigitClassifier', 'train_classifier', 'classify', 'save_classifier', 'load_classifier']
 
 # %% ../nbs/02_models.ipynb #ad5f259a
 def embedded_config()->dict:
@@ -36,6 +36,11 @@ def tiny_unet(seed:int=0)->UNet2DModel:
     "A freshly initialised embedded-architecture UNet."
     torch.manual_seed(seed)
     return UNet2DModel(**embedded_config())
+
+def example_inputs(unet:UNet2DModel)->dict:
+    "A one-image input (sample, timestep) for tracing or counting `unet`."
+    c, s, dev = unet.config.in_channels, unet.config.sample_size, next(unet.parameters()).device
+    return dict(sample=torch.zeros(1, c, s, s, device=dev), timestep=torch.ones(1, dtype=torch.long, device=dev))
 
 def ddpm_scheduler()->DDPMScheduler:
     "The DDPM noise schedule used throughout: 1,000 linear steps, beta 1e-4 to 0.02."

@@ -20,16 +20,11 @@ from .models import *
 from .evaluation import count_macs_params
 
 # %% auto #0
-__all__ = ['STEM', 'CRITERIA', 'NEEDS_DATA', 'METHODS', 'example_inputs', 'dependency_graph', 'ignored_layers', 'n_pruned',
-           'prune_channels', 'taylor_grads', 'diff_pruning_grads', 'register_criterion', 'reinit_', 'prune',
-           'plot_widths', 'size_table', 'time_models']
+__all__ = ['STEM', 'CRITERIA', 'NEEDS_DATA', 'METHODS', 'dependency_graph', 'ignored_layers', 'n_pruned', 'prune_channels',
+           'taylor_grads', 'diff_pruning_grads', 'register_criterion', 'reinit_', 'prune', 'plot_widths', 'size_table',
+           'time_models']
 
 # %% ../nbs/05_structural.ipynb #2aca99d1
-def example_inputs(unet:UNet2DModel)->dict:
-    "A one-image input to trace `unet` with."
-    c, s, dev = unet.config.in_channels, unet.config.sample_size, next(unet.parameters()).device
-    return dict(sample=torch.zeros(1, c, s, s, device=dev), timestep=torch.ones(1, dtype=torch.long, device=dev))
-
 def dependency_graph(unet:UNet2DModel)->tp.DependencyGraph:
     "torch-pruning's dependency graph of `unet`: which channels must go together."
     with torch.enable_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):   # tp traces with autograd; it prints a notice
@@ -214,8 +209,9 @@ def plot_widths(summary:dict, ax=None, title:str|None=None):
     i = np.arange(len(w))
     ax.bar(i, [v['dense'][0] for v in w.values()], color='0.8', label='dense')
     ax.bar(i, [v['pruned'][0] for v in w.values()], color='C0', label='pruned')
-    ticks = [k for k, n in enumerate(w) if k == 0 or n.split('.')[0] != list(w)[k - 1].split('.')[0]]
-    ax.set_xticks(ticks, [list(w)[k].split('.')[0] for k in ticks], rotation=0, fontsize=8)
+    blocks = [n.split('.')[0] for n in w]
+    ticks = [k for k, b in enumerate(blocks) if k == 0 or b != blocks[k - 1]]
+    ax.set_xticks(ticks, [blocks[k] for k in ticks], rotation=0, fontsize=8)
     ax.set_ylabel('output channels'); ax.legend(fontsize=8)
     ax.set_title(title or f"{summary['method']} {summary['ratio']}: {summary['params_dense']/1e6:.2f}M -> {summary['params']/1e6:.2f}M parameters")
     return ax
