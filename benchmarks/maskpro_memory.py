@@ -10,9 +10,8 @@ import argparse, json, subprocess, sys
 CHILD = r'''
 import copy, json, sys, torch
 from prunedm.models import load_model
-from prunedm.data import load_data
 from prunedm.sparsity import sparsify
-from prunedm.maskpro import MaskLearner, MaskProConfig, crn_batch, sample_subsets
+from prunedm.maskpro import MaskLearner
 kind, spec, bs, dev = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 torch.set_num_threads(2)
 unet, sched = load_model(spec, dev); unet.to(dev)

@@ -177,8 +177,7 @@ class MaskLearner:
         "Denoising MSE of `unet` with `masks` applied to its weights; the module itself is not changed."
         params = dict(unet.named_parameters())
         w = {k: params[k] * m.to(params[k].dtype) for k, m in masks.items()}
-        err = (functional_call(unet, w, (sched.add_noise(x0, noise, t), t)).sample - noise) ** 2
-        return err.mean() if reduce else err.flatten(1).mean(1)
+        return denoising_loss(lambda xt, t: functional_call(unet, w, (xt, t)), sched, x0, t, noise, reduce)
 
 # %% ../nbs/07_maskpro.ipynb #e0167b13
 def masked_copy(unet, masks:dict):
@@ -382,13 +381,13 @@ def run_maskpro(model, # a model spec for `load_model` (the original, not the ma
     st = mask_stats(final, cfg.nm)
     comp = min(st['layers'][k]['nm_compliance'] for k in learner.trained)
     assert comp == 1.0, 'a learned mask is not N:M'
-    gap = ev['initial']['loss'] - ev['dense']['loss']
+    gap = ev['initial']['loss'] - ev['dense']['loss']; changed = learner.changed(final)
     s = dict(method='maskpro', model=str(model) if isinstance(model, (str, Path)) else 'in memory', config=asdict(cfg),
              update_weights=update_weights, baseline='precomputed' if base is not None else 'on the fly', targets=targets or 'all',
              trained_layers=len(learner.trained), fixed_layers=len(learner.fixed), skipped_protected=learner.skipped,
              loss_dense=ev['dense']['loss'], loss_initial=ev['initial']['loss'], loss_learned=ev['learned']['loss'], loss_se=ev['learned']['loss_se'],
              probe_size=probe_size, gap_closed=(ev['initial']['loss'] - ev['learned']['loss']) / gap if gap > 0 else None,
-             sparsity=st['summary']['sparsity'], nm_compliance=comp, changed=float(np.mean(list(learner.changed(final).values()))),
+             sparsity=st['summary']['sparsity'], nm_compliance=comp, changed=float(np.mean(list(changed.values()))),
              explored_mean=float(np.mean(hist['explored'])), seconds=seconds, seconds_per_step=seconds / cfg.steps)
     with atomic_dir(out, overwrite) as tmp:
         save_model(learned, sched, tmp)
@@ -396,7 +395,7 @@ def run_maskpro(model, # a model spec for `load_model` (the original, not the ma
         if save_logits:
             save_file({k: from_groups(l, learner.init[k].shape).contiguous().cpu() for k, l in learner.logits.items()}, str(tmp/'logits.safetensors'))
         np.save(tmp/'loss_training.npy', np.array(hist['loss'])); np.save(tmp/'loss_improvements.npy', np.subtract(hist['baseline'], hist['loss']))
-        save_json(dict(s, history={k: hist[k] for k in ('tracker', 'advantage', 'explored')}, changed_by_layer=learner.changed(final),
+        save_json(dict(s, history={k: hist[k] for k in ('tracker', 'advantage', 'explored')}, changed_by_layer=changed,
                        eval=ev, layers=st['layers']), tmp/'training_summary.json')
         save_json(s, tmp/'summary.json')
         axs = plot_training(hist); axs[0].figure.savefig(tmp/'training_curves.png', dpi=120, bbox_inches='tight'); plt.close(axs[0].figure)
