@@ -223,7 +223,7 @@ def lr_at(step:int, steps:int, lr:float, warmup:int=0, min_frac:float=0.1)->floa
 def denoising_loss(unet, scheduler, x0:torch.Tensor, t:torch.Tensor, noise:torch.Tensor, reduce:bool=True)->torch.Tensor:
     "The DDPM objective: MSE between `noise` and the UNet's prediction from `x0` noised to step `t`."
     xt = scheduler.add_noise(x0, noise, t)
-    err = (unet(xt, t).sample - noise) ** 2
+    err = (unet(xt, t).sample.float() - noise) ** 2   # fp32 even under autocast
     return err.mean() if reduce else err.flatten(1).mean(1)
 
 # %% ../nbs/02_models.ipynb #40331e11
@@ -277,9 +277,11 @@ def train_ddpm(unet:UNet2DModel, scheduler, data:ImageData,
                seed:int=0, # seeds batches, timesteps and noise
                ckpt_dir=None, # folder for resumable checkpoints (None: no checkpoints)
                ckpt_every:int=500, # steps between checkpoints
+               amp:str|None=None, # 'bf16': bfloat16 autocast for the forward pass; weights, optimizer and EMA stay fp32
                device=None, progress:bool=True):
     "Train `unet` on the DDPM objective; returns `(ema_unet, losses)`."
     from diffusers.training_utils import EMAModel
+    check(amp in (None, 'bf16'), f"amp={amp!r}: use None (fp32) or 'bf16'")
     dev = get_device(device); unet.to(dev).train()
     params = dict(unet.named_parameters())
     masks = {k: m.to(dev) for k, m in (masks or {}).items()}
@@ -301,7 +303,8 @@ def train_ddpm(unet:UNet2DModel, scheduler, data:ImageData,
         noise = torch.randn((batch_size, *data.shape), generator=gen)
         x0 = data.batch(idx).to(dev)
         for g in opt.param_groups: g['lr'] = lr_at(step, steps, lr, warmup, min_lr_frac)
-        loss = denoising_loss(unet, scheduler, x0, t.to(dev), noise.to(dev))
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp == 'bf16'):
+            loss = denoising_loss(unet, scheduler, x0, t.to(dev), noise.to(dev))
         opt.zero_grad(set_to_none=True); loss.backward()
         if grad_clip: torch.nn.utils.clip_grad_norm_(unet.parameters(), grad_clip)
         opt.step()
