@@ -406,4 +406,5 @@ def load_classifier(path=None)->DigitClassifier:
 
 # %% ../nbs/02_models.ipynb #0dfe5811
 EMBEDDED_RECIPE = [dict(steps=6000, batch_size=32, lr=1e-3, warmup=200, min_lr_frac=0.1, ema_decay=0.999, grad_clip=1.0, seed=0),
-                   dict(steps=1500, batch_size=64, lr=2e-4, warmup=0, min_lr_frac=0.1, ema_decay=0.9995, grad_clip=1.0, seed=1)]
+                   dict(steps=1500, batch_size=64, lr=2e-4, warmup=0, min_lr_frac=0.1, ema_decay=0.9995, grad_clip=1.0, seed=1),
+                   dict(steps=7000, batch_size=64, lr=3e-4, warmup=200, min_lr_frac=0.1, ema_decay=0.9995, grad_clip=1.0, seed=2, amp='bf16')]
