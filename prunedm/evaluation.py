@@ -43,8 +43,9 @@ def make_probe(data:ImageData, n:int=PROBE_SIZE, seed:int=0, num_train_timesteps
 
 # %% ../nbs/04_evaluation.ipynb #480fbf1d
 @torch.no_grad()
-def probe_loss(unet, scheduler, probe:ProbeSet, batch_size:int=512, buckets:int=10, progress:bool=False)->dict:
+def probe_loss(unet, scheduler, probe:ProbeSet, batch_size:int=64, buckets:int=10, progress:bool=False)->dict:
     "Held-out denoising MSE on `probe`: mean, standard error and per-timestep-bucket means."
+    # batch 64: on a CPU twice as fast as 512 (4,096 triples: 20.6 s vs 43.4 s, same loss)
     dev = next(unet.parameters()).device; was = unet.training; unet.eval()
     per = torch.cat([denoising_loss(unet, scheduler, probe.x0[i:i + batch_size].to(dev), probe.t[i:i + batch_size].to(dev),
                                     probe.noise[i:i + batch_size].to(dev), reduce=False).cpu()

@@ -326,7 +326,7 @@ def sample(unet:UNet2DModel, scheduler,
            steps:int=50, # DDIM steps
            seed:int=0, # seeds the initial noise
            eta:float=0.0, # 0: deterministic DDIM; 1: DDPM-like
-           batch_size:int=128,
+           batch_size:int=64, # 64: fastest per image on a CPU (256 images x 10 steps: 13.1 s; 16.3 s at 128, 20.1 s at 256)
            timestep_spacing:str|None=None, # 'leading', 'trailing' or 'linspace'; None keeps the scheduler's
            device=None, progress:bool=True)->torch.Tensor:
     "Draw `n` images with DDIM; returns a CPU tensor in [-1, 1]."
