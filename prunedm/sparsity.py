@@ -4,6 +4,7 @@
 
 # %% ../nbs/03_sparsity.ipynb #9939fe97
 from __future__ import annotations
+import time
 from pathlib import Path
 
 import torch
@@ -11,11 +12,13 @@ import torch.nn as nn
 from safetensors.torch import load_file, save_file
 
 from .core import *
+from .data import load_data
+from .models import conv_linear_layers, load_model, save_model
 
 # %% auto #0
-__all__ = ['PROTECTED', 'SCORERS', 'prunable_layers', 'magnitude_scores', 'random_scores', 'to_groups', 'from_groups',
-           'nm_groupable', 'nm_mask', 'nm_compliance', 'unstructured_masks', 'apply_masks', 'sparsify', 'mask_stats',
-           'weight_sparsity', 'save_masks', 'load_masks', 'plot_layer_sparsity']
+__all__ = ['PROTECTED', 'prunable_layers', 'magnitude_scores', 'random_scores', 'to_groups', 'from_groups', 'nm_groupable',
+           'nm_mask', 'nm_compliance', 'unstructured_masks', 'check_masks', 'apply_masks', 'mask_by_scores', 'sparsify',
+           'mask_stats', 'weight_sparsity', 'save_masks', 'load_masks', 'plot_layer_sparsity', 'run_sparsify']
 
 # %% ../nbs/03_sparsity.ipynb #c25d932a
 PROTECTED = ('conv_in', 'conv_out', 'time_embedding', 'class_embedding')
@@ -25,22 +28,20 @@ def prunable_layers(model:nn.Module,
                     protect=() # prefixes to leave dense, besides PROTECTED
                    )->dict[str, nn.Module]:
     "The Conv2d and Linear layers of `model` under `targets`, protected ones left out, by module name."
-    layers = {n: m for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
-    if protect: select_names(layers, list(protect), what='--protect')  # an unknown prefix is an error
-    keep = [n for n in select_names(layers, targets) if not any(match_prefix(n, p) for p in (*PROTECTED, *protect))]
-    return {n: layers[n] for n in keep}
+    layers = conv_linear_layers(model, targets)
+    if protect: select_names(conv_linear_layers(model), list(protect), what='protect')  # an unknown prefix is an error
+    return {n: m for n, m in layers.items() if not any(match_prefix(n, p) for p in (*PROTECTED, *protect))}
 
 # %% ../nbs/03_sparsity.ipynb #0c1030a6
 def magnitude_scores(layers:dict, seed:int=0)->dict[str, torch.Tensor]:
     "|W| for each layer's weight."
     return {f'{n}.weight': m.weight.detach().abs() for n, m in layers.items()}
 
+# %% ../nbs/03_sparsity.ipynb #eefb6862
 def random_scores(layers:dict, seed:int=0)->dict[str, torch.Tensor]:
     "Uniform random scores (seeded) for each layer's weight."
     g = torch.Generator().manual_seed(seed)
     return {f'{n}.weight': torch.rand(m.weight.shape, generator=g).to(m.weight.device) for n, m in layers.items()}
-
-SCORERS = {'magnitude': magnitude_scores, 'random': random_scores}
 
 # %% ../nbs/03_sparsity.ipynb #6eed0b37
 def to_groups(t:torch.Tensor, m:int)->torch.Tensor:
@@ -48,6 +49,7 @@ def to_groups(t:torch.Tensor, m:int)->torch.Tensor:
     if t.dim() == 4: t = t.permute(0, 2, 3, 1)
     return t.reshape(-1, m)
 
+# %% ../nbs/03_sparsity.ipynb #01a3c824
 def from_groups(g:torch.Tensor, shape)->torch.Tensor:
     "Inverse of `to_groups`: groups back to the weight's `shape`."
     if len(shape) == 4:
@@ -55,18 +57,24 @@ def from_groups(g:torch.Tensor, shape)->torch.Tensor:
         return g.reshape(o, kh, kw, i).permute(0, 3, 1, 2).contiguous()
     return g.reshape(shape)
 
+# %% ../nbs/03_sparsity.ipynb #306d5daf
 def nm_groupable(shape, m:int)->bool:
     "Can a weight of `shape` be split into groups of `m` input channels?"
     return len(shape) in (2, 4) and shape[1] % m == 0
 
 # %% ../nbs/03_sparsity.ipynb #8b4519fe
-def nm_mask(scores:torch.Tensor, n:int, m:int)->torch.Tensor:
+def nm_mask(scores:torch.Tensor, # weight-shaped scores
+            n:int, m:int # keep n of every m input channels
+           )->torch.Tensor:
     "Keep the `n` highest scores in every group of `m` input channels."
     g = to_groups(scores, m)
     keep = torch.zeros_like(g, dtype=torch.bool).scatter_(1, g.topk(n, dim=1).indices, True)
     return from_groups(keep, scores.shape)
 
-def nm_compliance(mask:torch.Tensor, n:int, m:int)->float:
+# %% ../nbs/03_sparsity.ipynb #a6ff5c25
+def nm_compliance(mask:torch.Tensor, # a weight-shaped boolean mask
+                  n:int, m:int # the pattern: at most n kept of every m
+                 )->float:
     "Fraction of groups of `m` with at most `n` weights kept."
     return (to_groups(mask, m).sum(1) <= n).float().mean().item()
 
@@ -78,7 +86,11 @@ def _keep_top(scores:torch.Tensor, sparsity:float)->torch.Tensor:
     if k: keep.scatter_(1, scores.topk(k, dim=1, largest=False).indices, False)
     return keep
 
-def unstructured_masks(scores:dict, sparsity:float, scope:str='layer')->dict[str, torch.Tensor]:
+# %% ../nbs/03_sparsity.ipynb #2aa57779
+def unstructured_masks(scores:dict, # parameter name -> scores
+                       sparsity:float, # fraction of weights to remove
+                       scope:str='layer' # compare within a 'layer', a 'row' (output channel), or 'global'ly
+                      )->dict[str, torch.Tensor]:
     "Masks removing the `sparsity` lowest-scored weights per layer, globally or per output row."
     sparsity = check_sparsity(sparsity)
     check(scope in ('layer', 'global', 'row'), f"unknown scope {scope!r}: use layer, global or row")
@@ -90,43 +102,72 @@ def unstructured_masks(scores:dict, sparsity:float, scope:str='layer')->dict[str
     return out
 
 # %% ../nbs/03_sparsity.ipynb #86385516
+def check_masks(masks:dict, # parameter name -> bool mask
+                model:nn.Module, # the model they are for
+                where:str='the masks' # names the masks in the error
+               ):
+    "A one-line error unless every mask names a weight of `model` and has its shape."
+    params = dict(model.named_parameters())
+    for k, v in masks.items():
+        check(k in params, f"{where}: mask {k!r} names no weight of the model: were the masks made for another model?")
+        check(v.shape == params[k].shape, f"{where}: mask {k!r} has shape {tuple(v.shape)} but the weight has "
+              f"{tuple(params[k].shape)}: were the masks made for another model?")
+
+# %% ../nbs/03_sparsity.ipynb #11068d1c
 def apply_masks(model:nn.Module, masks:dict):
     "Zero the weights that `masks` removes, in place."
-    params = dict(model.named_parameters())
-    missing = sorted(set(masks) - set(params))
-    check(not missing, f"masks name weights the model lacks, e.g. {missing[:1]}: were they made for another model?")
+    check_masks(masks, model); params = dict(model.named_parameters())
     with torch.no_grad():
-        for k, m in masks.items():
-            check(m.shape == params[k].shape, f"mask {k} has shape {tuple(m.shape)} but the weight has {tuple(params[k].shape)}: "
-                  "were the masks made for another model?")
-            params[k].mul_(m.to(params[k].device))
+        for k, m in masks.items(): params[k].mul_(m.to(params[k].device))
     return model
 
 # %% ../nbs/03_sparsity.ipynb #b0cf7a17
+def mask_by_scores(model:nn.Module, scores:dict, # parameter name -> score tensor of the weight's shape
+                   sparsity:float|None=None, # unstructured: fraction of weights to remove
+                   nm=None, # N:M pattern, e.g. (2, 4) or '2:4'
+                   scope:str='layer' # unstructured only: 'layer', 'global' or 'row'
+                  )->tuple[dict, list]:
+    "Mask `model` in place by `scores`; returns `(masks, skipped)`, skipped a list of `{'layer', 'reason'}`."
+    check((sparsity is None) != (nm is None), "give either a sparsity (unstructured) or nm (an N:M pattern), not both or neither")
+    if nm is None: masks, skipped = unstructured_masks(scores, sparsity, scope), []
+    else:
+        n, m = parse_nm(nm) if isinstance(nm, str) else nm
+        masks = {k: nm_mask(s, n, m) for k, s in scores.items() if nm_groupable(s.shape, m)}
+        skipped = [dict(layer=k[:-7], reason=f'input dimension {s.shape[1]} is not a multiple of {m}') for k, s in scores.items() if k not in masks]
+    apply_masks(model, masks)
+    return masks, skipped
+
+# %% ../nbs/03_sparsity.ipynb #c3d0a003
+def _by_scores(scorer):
+    "A registered method that masks by `scorer(layers, seed)`."
+    def fn(unet, scheduler=None, data=None, sparsity=None, nm=None, targets=None, protect=(), scope=None, seed=0, progress=True):
+        masks, skipped = mask_by_scores(unet, scorer(prunable_layers(unet, targets, protect), seed), sparsity, nm, scope or 'layer')
+        return unet, dict(masks=masks, skipped=skipped)
+    fn.__doc__ = scorer.__doc__
+    return fn
+
+register_method('magnitude', 'weights', _by_scores(magnitude_scores), patterns=('unstructured', 'nm'), doc='|W|: keep the largest weights')
+register_method('random', 'weights', _by_scores(random_scores), patterns=('unstructured', 'nm'), doc='uniform random scores (seeded)')
+
+# %% ../nbs/03_sparsity.ipynb #c3d0a004
 def sparsify(model:nn.Module,
-             method:str|dict='magnitude', # 'magnitude', 'random', or a dict of precomputed scores
+             method:str|dict='magnitude', # a registered weight-level method, or a dict of precomputed scores
              sparsity:float|None=None, # unstructured: fraction of weights to remove
              nm=None, # N:M pattern, e.g. (2, 4) or '2:4'
              targets=None, protect=(), # see `prunable_layers`
-             scope:str='layer', # unstructured only: 'layer', 'global' or 'row'
-             seed:int=0 # for random scores
+             scope:str|None=None, # unstructured only: 'layer', 'global' or 'row' (None: the method's default)
+             seed:int=0, # for random scores
+             scheduler=None, data=None, # for methods that calibrate on data (wanda, maskpro)
+             **options # the method's own options
             )->tuple[dict, list]:
     "Mask `model` in place; returns `(masks, skipped)`, skipped a list of `{'layer', 'reason'}`."
-    check((sparsity is None) != (nm is None), "give either a sparsity (unstructured) or an N:M pattern, not both or neither")
-    layers = prunable_layers(model, targets, protect)
-    if isinstance(method, dict): scores = method
-    else:
-        check(method in SCORERS, f"unknown method {method!r}: use one of {', '.join(SCORERS)}")
-        scores = SCORERS[method](layers, seed=seed)
-    skipped = []
-    if nm is not None:
-        n, m = parse_nm(nm) if isinstance(nm, str) else nm
-        ok = {k: s for k, s in scores.items() if nm_groupable(s.shape, m)}
-        skipped = [dict(layer=k[:-7], reason=f'input dimension {s.shape[1]} is not a multiple of {m}') for k, s in scores.items() if k not in ok]
-        masks = {k: nm_mask(s, n, m) for k, s in ok.items()}
-    else: masks = unstructured_masks(scores, sparsity, scope)
-    apply_masks(model, masks)
-    return masks, skipped
+    if isinstance(method, dict): return mask_by_scores(model, method, sparsity, nm, scope)
+    m = get_method(method, 'weights')
+    check(m.patterns != ('nm',) or nm is not None, f"method={method!r} makes N:M masks only: give nm, e.g. '2:4'")
+    check(not m.needs_data or data is not None, f"method={method!r} needs calibration images: give data (e.g. 'embedded')")
+    check_options(m.fn, options, f'method={method!r}')
+    _, info = m.fn(model, scheduler, data, sparsity=sparsity, nm=nm, targets=targets, protect=protect, scope=scope, seed=seed, **options)
+    return info['masks'], info['skipped']
 
 # %% ../nbs/03_sparsity.ipynb #81a28bb7
 def mask_stats(masks:dict, nm=None)->dict:
@@ -143,6 +184,7 @@ def mask_stats(masks:dict, nm=None)->dict:
     if m: summary.update(nm=f'{n}:{m}', nm_compliance=ok_groups / max(groups, 1))
     return dict(summary=summary, layers=layers)
 
+# %% ../nbs/03_sparsity.ipynb #cb3de018
 def weight_sparsity(model:nn.Module, protect=())->float:
     "Fraction of zeros over all prunable (not protected) Conv2d/Linear weights of `model`."
     ws = [m.weight for m in prunable_layers(model, protect=protect).values()]
@@ -153,23 +195,23 @@ def save_masks(masks:dict, path):
     "Write `masks` as a safetensors file of booleans."
     save_file({k: v.bool().contiguous().cpu() for k, v in masks.items()}, str(path))
 
-def load_masks(path, model:nn.Module|None=None)->dict[str, torch.Tensor]:
-    "Read masks; with `model`, check that every mask fits one of its weights."
-    path = Path(path)
-    check(path.is_file(), f"no masks file {path}: expected a masks.safetensors written by prunedm")
+# %% ../nbs/03_sparsity.ipynb #435a37b4
+def load_masks(path, # a masks.safetensors file, or a folder holding one
+               model:nn.Module|None=None # check that the masks fit this model
+              )->dict[str, torch.Tensor]:
+    "Read masks (True = keep); with `model`, check that every mask fits one of its weights."
+    path = Path(path); path = path/'masks.safetensors' if path.is_dir() else path
+    check(path.is_file(), f"masks={str(path)!r}: no such file; expected a masks.safetensors written by prunedm, or a folder holding one")
     try: masks = load_file(str(path))
-    except Exception as e: raise PrunedmError(f"{path} is not a safetensors file of masks ({str(e).splitlines()[0][:80]})")
-    check(all(v.dtype == torch.bool for v in masks.values()), f"{path} holds non-boolean tensors: masks are True = keep")
-    if model is not None:
-        params = dict(model.named_parameters())
-        for k, v in masks.items():
-            check(k in params, f"mask {k!r} in {path} names no weight of the model: were the masks made for another model?")
-            check(v.shape == params[k].shape, f"mask {k!r} in {path} has shape {tuple(v.shape)} but the weight has "
-                  f"{tuple(params[k].shape)}: were the masks made for another model?")
+    except Exception as e: raise PrunedmError(f"masks={str(path)!r} is not a safetensors file of masks ({str(e).splitlines()[0][:80]})")
+    check(all(v.dtype == torch.bool for v in masks.values()), f"masks={str(path)!r} holds non-boolean tensors: masks are True = keep")
+    if model is not None: check_masks(masks, model, f'masks={str(path)!r}')
     return masks
 
 # %% ../nbs/03_sparsity.ipynb #d993acbe
-def plot_layer_sparsity(stats:dict, ax=None, title:str|None=None):
+def plot_layer_sparsity(stats:dict, # label -> `mask_stats` result
+                        ax=None, # a matplotlib axis (default: a new figure)
+                        title:str|None=None):
     "Bar chart of per-layer sparsity from one or more `mask_stats` results (dict label -> stats)."
     import matplotlib.pyplot as plt
     labels = list(stats); names = list(next(iter(stats.values()))['layers'])
@@ -182,3 +224,37 @@ def plot_layer_sparsity(stats:dict, ax=None, title:str|None=None):
     ax.set_ylabel('sparsity'); ax.set_ylim(0, 1); ax.legend(fontsize=7)
     if title: ax.set_title(title)
     return ax
+
+# %% ../nbs/03_sparsity.ipynb #c3d0a006
+def run_sparsify(model, # a model spec for `load_model`
+                 method:str, # a registered weight-level method: magnitude, random, wanda, maskpro
+                 out, # the folder to write
+                 sparsity:float|None=None, nm=None, # exactly one: unstructured fraction, or N:M pattern
+                 data=None, # calibration images for methods that need them
+                 targets=None, protect=(), scope:str|None=None, seed:int=0, # see `sparsify`
+                 device=None, overwrite:bool=False, progress:bool=True,
+                 **options # the method's own options (wanda: cfg, sequential; maskpro: cfg, init)
+                )->dict:
+    "Sparsify `model` by `method` and write the masked model, its masks and statistics to `out`; returns the summary."
+    out = check_out(out, overwrite)
+    m = get_method(method, 'weights')
+    check(not m.needs_data or data is not None, f"method={method!r} needs calibration images: give data (e.g. 'embedded')")
+    check(m.patterns != ('nm',) or nm is not None, f"method={method!r} makes N:M masks only: give nm, e.g. '2:4'")
+    check_options(m.fn, options, f'method={method!r}')
+    nm = parse_nm(nm) if isinstance(nm, str) else nm
+    sparsity = check_sparsity(sparsity) if sparsity is not None else None
+    unet, sched = load_model(model, device)
+    data = load_data(data, like=unet) if data is not None else None
+    t0 = time.time()
+    _, info = m.fn(unet, sched, data, sparsity=sparsity, nm=nm, targets=targets, protect=protect, scope=scope, seed=seed,
+                   progress=progress, **options)
+    masks, skipped, sc = info.pop('masks'), info.pop('skipped'), info.pop('scope', scope or 'layer')
+    st = mask_stats(masks, nm)
+    s = dict(st['summary'], method=method, model=str(model), targets=targets or 'all', skipped=skipped, seconds=time.time() - t0,
+             scope=sc if nm is None else None, nm_compliance=st['summary'].get('nm_compliance'),
+             model_sparsity=weight_sparsity(unet, protect), **info)
+    with atomic_dir(out, overwrite) as tmp:
+        save_model(unet, sched, tmp); save_masks(masks, tmp/'masks.safetensors')
+        save_json(dict(st, skipped=skipped, protected=[*PROTECTED, *protect]), tmp/'pruning_stats.json')
+        save_json(s, tmp/'summary.json')
+    return s
