@@ -276,11 +276,6 @@ def wanda_scores(layers:dict, norms:dict)->dict[str, torch.Tensor]:
     return {f'{n}.weight': wanda_score(m.weight, norms[n]) for n, m in layers.items() if not (isinstance(m, nn.Conv2d) and m.groups != 1)}
 
 # %% ../nbs/07_activations.ipynb #f677a59c
-def _blocks(unet)->list[str]:
-    return ([f'down_blocks.{i}' for i in range(len(unet.down_blocks))] + ['mid_block'] +
-            [f'up_blocks.{i}' for i in range(len(unet.up_blocks))])
-
-# %% ../nbs/07_activations.ipynb #2ca4c808
 def _grouped(layers:dict)->list[str]:
     "The grouped convolutions among `layers`: Wanda has no score for them."
     return [n for n, m in layers.items() if isinstance(m, nn.Conv2d) and m.groups != 1]
@@ -299,7 +294,7 @@ def wanda_sparsify(unet, scheduler, data:ImageData, # the model (masked in place
     cfg, t0 = (cfg or CalibConfig()).check(T), time.time()
     layers = prunable_layers(unet, targets, protect); grouped = _grouped(layers)
     layers = {n: m for n, m in layers.items() if n not in grouped}
-    parts = [{n: m for n, m in layers.items() if match_prefix(n, b)} for b in _blocks(unet)] if sequential else [layers]
+    parts = [{n: m for n, m in layers.items() if match_prefix(n, b)} for b in block_names(unet)] if sequential else [layers]
     masks, skipped = {}, [dict(layer=n, reason=f'grouped convolution (groups={unet.get_submodule(n).groups}): no Wanda score') for n in grouped]
     for part in (p for p in parts if p):
         norms = calibrate(unet, scheduler, data, cfg, part, progress and not sequential).channel_norms(cfg, T)

@@ -468,7 +468,8 @@ def run_maskpro(model, # a model spec for `load_model` (the original, not the ma
     seconds = time.time() - t0; steps_run = cfg.steps - hist['resumed_at']
     final = learner.final_masks(); learned = masked_copy(unet, final)
     ev, st = _evaluate_masks(original, learned, sched, data, learner, final, probe_size), mask_stats(final, cfg.nm)
-    s = _summary(model, cfg, learner, hist, ev, st, final, update_weights=update_weights, targets=targets or 'all', probe_size=probe_size,
+    s = _summary(model, cfg, learner, hist, ev, st, final, source=model_source(model) if isinstance(model, (str, Path)) else None,
+                 update_weights=update_weights, targets=targets or 'all', probe_size=probe_size,
                  baseline='precomputed' if base is not None else 'on the fly', seconds=seconds, steps_run=steps_run,
                  resumed_at=hist['resumed_at'], seconds_per_step=seconds / max(1, steps_run))
     assert s['nm_compliance'] == 1.0, 'a learned mask is not N:M'

@@ -18,8 +18,8 @@ from .data import *
 
 # %% auto #0
 __all__ = ['PRUNING_RECORD', 'ASSETS', 'EMBEDDED_DDPM', 'ARCHS', 'embedded_config', 'tiny_unet', 'example_inputs',
-           'ddpm_scheduler', 'conv_linear_layers', 'layer_widths', 'sync_modules', 'resize_modules', 'cifar10_config',
-           'load_model', 'save_model', 'denoising_loss']
+           'ddpm_scheduler', 'block_names', 'conv_linear_layers', 'layer_widths', 'sync_modules', 'resize_modules',
+           'cifar10_config', 'load_model', 'save_model', 'model_source', 'denoising_loss']
 
 # %% ../nbs/02_models.ipynb #ad5f259a
 def embedded_config()->dict:
@@ -45,6 +45,12 @@ def example_inputs(unet:UNet2DModel)->dict:
 def ddpm_scheduler()->DDPMScheduler:
     "The DDPM noise schedule used throughout: 1,000 linear steps, beta 1e-4 to 0.02."
     return DDPMScheduler(num_train_timesteps=1000, beta_schedule='linear', beta_start=1e-4, beta_end=0.02)
+
+# %% ../nbs/02_models.ipynb #b2d0a014
+def block_names(unet)->list[str]:
+    "The UNet's blocks in forward order: every down block, the mid block, every up block."
+    return ([f'down_blocks.{i}' for i in range(len(unet.down_blocks))] + ['mid_block'] +
+            [f'up_blocks.{i}' for i in range(len(unet.up_blocks))])
 
 # %% ../nbs/02_models.ipynb #b2d0a002
 def conv_linear_layers(model:nn.Module, prefixes=None)->dict[str, nn.Module]:
@@ -239,6 +245,14 @@ def save_model(unet:UNet2DModel, # the model; a pruned one carries `pruning_reco
     rec = getattr(unet, 'pruning_record', None)
     if rec is not None: save_json(dict(rec, widths=layer_widths(unet)), out/PRUNING_RECORD)
     return out
+
+# %% ../nbs/02_models.ipynb #b2d0a017
+def model_source(spec)->str:
+    "The dense model a prunedm folder was made from (`source` in its summary.json), or `spec` itself."
+    f = Path(str(spec))/'summary.json'
+    try: src = load_json(f).get('source') if f.is_file() else None
+    except Exception: src = None
+    return str(src or spec)
 
 # %% ../nbs/02_models.ipynb #bae1bd6a
 def denoising_loss(unet, # a UNet, or any callable (xt, t) -> an output with `.sample`

@@ -20,17 +20,22 @@ from .evaluation import Evaluator, PROBE_SIZE, count_macs_params, make_probe, pr
 from .activations import CalibConfig
 from .structural import prune_channels
 from .maskpro import PRESETS, preset
+from .sparsity import load_masks
 
 # %% auto #0
-__all__ = ['DEMO_DEFAULT', 'COMPARE_COLUMNS', 'prune_variant', 'demo_variants', 'demo_options', 'oneshot_losses', 'size_table',
-           'time_models', 'md_table', 'run_compare', 'write_report', 'run_demo']
+__all__ = ['DEMO_DEFAULT', 'HYBRID', 'COMPARE_COLUMNS', 'DEMO_FINETUNE', 'DEMO_COLUMNS', 'prune_variant', 'demo_variants',
+           'demo_options', 'oneshot_losses', 'size_table', 'time_models', 'md_table', 'run_compare', 'recovery',
+           'write_report', 'run_demo']
 
 # %% ../nbs/10_report.ipynb #f0a0a007
 def prune_variant(unet, scheduler, data, # the model (pruned in place), its noise schedule, calibration images
-                  variant, # (level, method, options), or None for the unpruned model
+                  variant, # (level, method, options), a list of them (applied in turn), or None for the unpruned model
                   seed:int=0, progress:bool=False):
     "Apply a registered method with its options to `unet`; returns `(unet, info)`."
     if variant is None: return unet, {}
+    if isinstance(variant, list):   # a pipeline, stage after stage
+        for v in variant: unet, info = prune_variant(unet, scheduler, data, v, seed, progress)
+        return unet, info
     level, method, options = variant
     m = get_method(method, level)
     check(not m.needs_data or data is not None, f"method={method!r} needs calibration images: give data")
@@ -45,11 +50,13 @@ def demo_variants()->dict:
         for label, opts, pattern in (('50%', dict(sparsity=0.5), 'unstructured'), ('2:4', dict(nm='2:4'), 'nm')):
             if pattern in get_method(m, 'weights').patterns: v[f'{m} {label}'] = ('weights', m, opts)
     v.update({f'{m} channels 0.3': ('channels', m, dict(ratio=0.3)) for m in method_names('channels')})
+    v['hybrid (channels 0.3, then maskpro 2:4)'] = HYBRID   # a pipeline: the demo fine-tunes between its stages
     return v
 
-DEMO_DEFAULT = ['dense', 'magnitude 50%', 'magnitude 2:4', 'wanda 2:4', 'maskpro 2:4', 'magnitude channels 0.3',
-                'diff-pruning channels 0.3', 'wanda-diff channels 0.3']   # one model per family and the papers' headline methods
+DEMO_DEFAULT = ['dense', 'magnitude 2:4', 'maskpro 2:4', 'magnitude channels 0.3', 'diff-pruning channels 0.3',
+                'hybrid (channels 0.3, then maskpro 2:4)']   # one model per family, the papers' headline methods, the hybrid
 _QUICK_MASKPRO = dict(steps=10, dataset_size=64, batch_size=16)   # quick: a smoke run of MaskPro
+HYBRID = [('channels', 'magnitude', dict(ratio=0.3)), ('weights', 'maskpro', dict(nm='2:4'))]   # the two-stage pipeline
 
 # %% ../nbs/10_report.ipynb #f0a0a010
 def demo_options(method:str, # a registered method's name
@@ -144,60 +151,100 @@ def run_compare(models:list, out, # model specs, the first is the baseline; the 
                        threads=torch.get_num_threads()), tmp/'summary.json')
     return rows
 
+# %% ../nbs/10_report.ipynb #f0c0a002
+def recovery(model, data:ImageData, milestones:list, ev, # a pruned folder; training images; steps to evaluate at (0: before); an `Evaluator`
+             teacher='auto', distill='auto', # as `run_finetune`
+             progress:bool=False, **settings # `TrainConfig`'s, over `FINETUNE`
+            )->list[dict]:
+    "Fine-tune `model` and evaluate its EMA weights at each step of `milestones`: rows of step, loss, FID, confident, training seconds."
+    from prunedm.training import FINETUNE, TrainConfig, Trainer
+    unet, sched = load_model(model)
+    masks = load_masks(model, unet) if (Path(str(model))/'masks.safetensors').is_file() else None
+    src = model_source(model) if teacher == 'auto' else teacher
+    tch = load_model(src)[0] if src is not None and src != str(model) else None
+    cfg = TrainConfig(**{**FINETUNE, **settings, 'distill': ('output' if tch is not None else None) if distill == 'auto' else distill})
+    tr, rows, secs = Trainer(unet, sched, data, cfg, masks, tch, progress=progress), [], 0.0
+    for m in milestones:
+        t0 = time.time(); ema, _ = tr.fit(until=m); secs += time.time() - t0
+        res, _ = ev(ema, sched)
+        rows.append(dict(step=m, loss=res['loss'], fid=res['fid'], confident=res.get('confident'), train_s=round(secs, 1)))
+    return rows
+
 # %% ../nbs/10_report.ipynb #4106d3e7
+DEMO_FINETUNE = dict(steps=300, batch_size=64, lr=5e-4, warmup=20, ema_decay=0.995, distill='output')
+_QUICK_FINETUNE = dict(steps=6, batch_size=16, warmup=1)
+
 def _settings(quick:bool)->dict:
     "Evaluation settings: the full ones, or `quick` (fewer samples and steps, smaller probe)."
     return dict(n_samples=32, steps=10, probe_size=512) if quick else dict(n_samples=256, steps=50, probe_size=PROBE_SIZE)
 
 # %% ../nbs/10_report.ipynb #bddceb3a
+DEMO_COLUMNS = ['model', 'params', 'macs', 'sparsity', 'loss_before', 'fid_before', 'loss', 'loss_se', 'fid', 'confident', 'finetune_s']
+
 def write_report(rows:list[dict], # one per model: metrics and the file name of its grid
                  out:Path, # the folder to write into
-                 title:str, notes:str='' # the report's heading and its first paragraph
+                 title:str, notes:str='', # the report's heading and its first paragraph
+                 cols:list|None=None # the table's columns (default: `DEMO_COLUMNS` that any row has)
                 ):
     "Write results.csv, summary.json and report.md (a table and the sample grids) for `rows`."
     import pandas as pd
-    cols = ['model', 'params', 'macs', 'sparsity', 'loss', 'loss_se', 'fid', 'fid_samples', 'confident']
-    cols = [c for c in cols if any(c in r for r in rows)]
+    cols = [c for c in (cols or DEMO_COLUMNS) if any(c in r for r in rows)]
     pd.DataFrame([{c: r.get(c) for c in cols} for r in rows]).to_csv(out/'results.csv', index=False)
     save_json(dict(models=rows), out/'summary.json')
     grids = '\n\n'.join(f"**{r['model']}**\n\n![{r['model']}]({r['grid']})" for r in rows if 'grid' in r)
     (out/'report.md').write_text(f'# {title}\n\n{notes}\n\n{md_table(rows, cols)}\n\n## Samples\n\n{grids}\n')
 
 # %% ../nbs/10_report.ipynb #f0a0a019
-def _demo_notes(s:dict, quick:bool, variants:dict, seconds:float)->str:
+def _demo_notes(s:dict, quick:bool, variants:dict, ft:dict, seconds:float)->str:
     "What the demo's numbers are, for the report."
     notes = (f"Embedded tiny DDPM on the embedded digits, {'quick' if quick else 'full'} settings: loss on {s['probe_size']} fixed "
              f"held-out (x0, t, noise) triples; FID of {s['n_samples']} DDIM-{s['steps']} samples against the 1,000 held-out digits "
              f"(features of the embedded classifier); `confident` = share of samples the classifier puts at p >= 0.9. "
-             f"No fine-tuning after pruning. {seconds:.0f} s.")
-    if quick: notes += f' A smoke run: FID of {s["n_samples"]} samples is noisy.'
+             f"`_before`: one-shot, right after pruning; the other columns after {ft['steps']} fine-tuning steps (batch {ft['batch_size']}, "
+             f"masks held, output distillation from the dense model), `finetune_s` their seconds. {seconds:.0f} s in all.")
+    if quick: notes += f' A smoke run: FID of {s["n_samples"]} samples is noisy, and {ft["steps"]} steps recover little.'
     if quick and 'maskpro 2:4' in variants:
         notes += (f" MaskPro takes only {_QUICK_MASKPRO['steps']} steps, too few to move logits that start "
                   f"{PRESETS['standard'].logits:g} apart, so its row usually equals magnitude 2:4.")
     return notes
 
+# %% ../nbs/10_report.ipynb #f0a0b001
+def _demo_model(name, chain, data, dense, ev, ft:dict, quick:bool, seed:int, progress:bool)->tuple:
+    "Prune the embedded model by `chain` (fine-tuning between stages), evaluate, fine-tune, evaluate; returns the row and samples."
+    from prunedm.training import train_ddpm
+    unet, sched = load_model('embedded'); masks, tune = None, lambda u, m: train_ddpm(u, sched, data, masks=m, teacher=dense,
+                                                                                    progress=progress, seed=seed, **ft)[0]
+    for k, v in enumerate(chain):
+        if k: unet = tune(unet, masks)
+        unet, info = prune_variant(unet, sched, data, (v[0], v[1], {**v[2], **demo_options(v[1], quick, seed)}), seed, progress)
+        masks = info.get('masks', masks)
+    if not chain: res, x = ev(unet, sched); return dict(model=name, **res), x
+    before, _ = ev(unet, sched)
+    t0 = time.time(); unet = tune(unet, masks); secs = time.time() - t0
+    res, x = ev(unet, sched)
+    return dict(model=name, **res, loss_before=before['loss'], fid_before=before['fid'], confident_before=before.get('confident'),
+                finetune_s=round(secs, 1)), x
+
 # %% ../nbs/10_report.ipynb #76dc5df5
 def run_demo(out, quick:bool=False, overwrite:bool=False, device=None, seed:int=0,
-             variants:dict|None=None, # label -> variant (default: `DEMO_DEFAULT`, or every variant with `quick` or `every`)
+             variants:dict|None=None, # label -> variant, or a list of variants (a pipeline); default: `DEMO_DEFAULT` (+ the hybrid)
              progress:bool=True,
-             every:bool=False # every variant (as `quick` always does), not only DEMO_DEFAULT
+             every:bool=False, # every variant (as `quick` always does), not only DEMO_DEFAULT
+             finetune:dict|None=None # fine-tuning settings (default `DEMO_FINETUNE`, quick: a few steps)
             )->list[dict]:
-    "Prune the embedded model every way in `variants`, evaluate each alike and write a report to `out`."
+    "Prune the embedded model every way in `variants`, fine-tune each, evaluate before and after, and write a report to `out`."
     out = check_out(out, overwrite)
     allv = demo_variants()
     variants = variants or (allv if quick or every else {k: allv[k] for k in DEMO_DEFAULT})
-    data = load_data('embedded'); s = _settings(quick); t0 = time.time()
-    ev = Evaluator(data, seed=seed, device=device, progress=progress, **s)
-    rows = []
+    ft = finetune or {**DEMO_FINETUNE, **(_QUICK_FINETUNE if quick else {})}
+    data, s, t0, dense = load_data('embedded'), _settings(quick), time.time(), load_model('embedded', device)[0]
+    ev, rows = Evaluator(data, seed=seed, device=device, progress=progress, **s), []
     with atomic_dir(out, overwrite) as tmp:
         for i, (name, v) in enumerate(variants.items()):
             if progress: print(f'[{i + 1}/{len(variants)}] {name}', file=sys.stderr)
-            unet, sched = load_model('embedded')
-            prune_variant(unet, sched, data, v and (v[0], v[1], {**v[2], **demo_options(v[1], quick, seed)}), seed, progress)
-            res, x = ev(unet, sched)
-            fn = 'samples_' + ''.join(c if c.isalnum() else '_' for c in name) + '.png'
-            save_grid(x[:64], tmp/fn)
-            rows.append(dict(model=name, **res, grid=fn))
-            if progress: print(f"  loss {res['loss']:.5f}, FID {res['fid']:.2f}, sparsity {res['sparsity']:.2f}, {res['params']/1e6:.2f}M params", file=sys.stderr)
-        write_report(rows, tmp, 'prunedm demo', _demo_notes(s, quick, variants, time.time() - t0))
+            row, x = _demo_model(name, [] if v is None else v if isinstance(v, list) else [v], data, dense, ev, ft, quick, seed, progress)
+            row['grid'] = 'samples_' + ''.join(c if c.isalnum() else '_' for c in name) + '.png'; save_grid(x[:64], tmp/row['grid'])
+            rows.append(row)
+            if progress: print(f"  loss {row['loss']:.5f}, FID {row['fid']:.2f}, {row['params']/1e6:.2f}M params", file=sys.stderr)
+        write_report(rows, tmp, 'prunedm demo', _demo_notes(s, quick, variants, ft, time.time() - t0))
     return rows

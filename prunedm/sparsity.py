@@ -13,7 +13,7 @@ from safetensors.torch import load_file, save_file
 
 from .core import *
 from .data import load_data
-from .models import conv_linear_layers, load_model, save_model
+from .models import conv_linear_layers, load_model, model_source, save_model
 
 # %% auto #0
 __all__ = ['PROTECTED', 'prunable_layers', 'magnitude_scores', 'random_scores', 'to_groups', 'from_groups', 'nm_groupable',
@@ -250,7 +250,7 @@ def run_sparsify(model, # a model spec for `load_model`
                    progress=progress, **options)
     masks, skipped, sc = info.pop('masks'), info.pop('skipped'), info.pop('scope', scope or 'layer')
     st = mask_stats(masks, nm)
-    s = dict(st['summary'], method=method, model=str(model), targets=targets or 'all', skipped=skipped, seconds=time.time() - t0,
+    s = dict(st['summary'], method=method, model=str(model), source=model_source(model), targets=targets or 'all', skipped=skipped, seconds=time.time() - t0,
              scope=sc if nm is None else None, nm_compliance=st['summary'].get('nm_compliance'),
              model_sparsity=weight_sparsity(unet, protect), **info)
     with atomic_dir(out, overwrite) as tmp:

@@ -24,7 +24,8 @@ from .sampling import sample, save_grid
 
 # %% auto #0
 __all__ = ['STEM', 'dependency_graph', 'ignored_layers', 'n_pruned', 'prune_channels', 'taylor_grads', 'diff_pruning_grads',
-           'WandaImportance', 'reinit_', 'register_criterion', 'prune', 'plot_widths', 'run_prune']
+           'WandaImportance', 'DiffPruningImportance', 'reinit_', 'register_criterion', 'prune', 'plot_widths',
+           'run_prune']
 
 # %% ../nbs/08_structural.ipynb #2aca99d1
 def dependency_graph(unet:UNet2DModel)->tp.DependencyGraph:
@@ -83,6 +84,14 @@ def _fold_attention_scale(unet, head_dims:dict):
                 a.to_q.weight.mul_(math.sqrt(d1 / d0))
                 if a.to_q.bias is not None: a.to_q.bias.mul_(math.sqrt(d1 / d0))
 
+# %% ../nbs/08_structural.ipynb #b8a1a002
+def _lowest(imp:torch.Tensor, k:int, selection:str='mean')->list[int]:
+    "The k lowest-ranked channels of each of the g parts of `imp` (g, C/g), by averaged positions or part by part."
+    g, n = imp.shape
+    check(selection in ('mean', 'per-group'), f"selection={selection!r}: use 'mean' or 'per-group'")
+    pos = imp.argsort(1)[:, :k] if selection == 'per-group' else imp.mean(0).argsort()[:k].expand(g, k)
+    return sorted((pos + torch.arange(g)[:, None] * n).flatten().tolist())
+
 # %% ../nbs/08_structural.ipynb #c3322047
 def prune_channels(unet:UNet2DModel, importance, # a torch-pruning importance: group -> one score per channel
                    ratio:float, # share of each group's channels to remove, in [0, 1)
@@ -106,8 +115,7 @@ def prune_channels(unet:UNet2DModel, importance, # a torch-pruning importance: g
         if k == 0 or C % g: continue
         imp = importance(group)
         if imp is None: continue
-        pos = torch.argsort(imp.detach().float().cpu().view(g, -1).mean(0))[:k]
-        plan.append((dep.target.module, dep.handler, sorted((pos[None] + torch.arange(g)[:, None] * (C // g)).flatten().tolist())))
+        plan.append((dep.target.module, dep.handler, _lowest(imp.detach().float().cpu().view(g, -1), k, getattr(importance, 'selection', 'mean'))))
     for root, fn, idxs in plan:
         grp = DG.get_pruning_group(root, fn, idxs)
         if DG.check_pruning_group(grp): grp.prune()
@@ -131,16 +139,18 @@ def taylor_grads(unet, scheduler, data:ImageData, # the model, its noise schedul
     return dict(batches=batches, batch_size=batch_size, loss=float(np.mean(losses)))
 
 # %% ../nbs/08_structural.ipynb #e8effb73
-def diff_pruning_grads(unet, scheduler, data:ImageData,
+def diff_pruning_grads(unet, scheduler, data:ImageData, # the model, its noise schedule, calibration images
                        thr:float=0.05, # stop after the first step with loss < thr x the largest loss so far; 0: all steps
                        images:int=8, # calibration images, the same at every timestep
+                       flip:bool=False, # flip each image horizontally with probability 1/2 (the paper's data augmentation)
                        chunk:int=64, # (image, timestep) samples per forward pass
                        seed:int=0, progress:bool=True)->dict:
     "Diff-Pruning: accumulate in `.grad` the gradient of the loss at t = 0, 1, ... on fixed images and noise, until the loss falls below `thr` x its maximum."
     check(0 <= thr < 1, f'thr={thr} is outside [0, 1)'); check_range('images', images, 1, len(data.train), integer=True)
     dev, T, g = next(unet.parameters()).device, scheduler.config.num_train_timesteps, torch.Generator().manual_seed(seed)
-    x0 = data.batch(torch.randperm(len(data.train), generator=g)[:images]).to(dev)
-    noise = torch.randn(x0.shape, generator=g).to(dev)
+    x0 = data.batch(torch.randperm(len(data.train), generator=g)[:images])
+    if flip: x0 = torch.where(torch.rand(len(x0), 1, 1, 1, generator=g) < 0.5, x0.flip(-1), x0)
+    x0, noise = x0.to(dev), torch.randn(x0.shape, generator=g).to(dev)
     n = len(x0); per_pass = max(1, chunk // n)
     unet.eval().zero_grad(set_to_none=True)
     losses, lmax, stop, t0 = [], 0.0, None, time.time()
@@ -157,7 +167,7 @@ def diff_pruning_grads(unet, scheduler, data:ImageData,
         bar.update(keep); bar.set_postfix(loss=f'{per[keep - 1].item():.4f}')
         if stop is not None: break
     bar.close()
-    return dict(thr=thr, images=n, steps=len(losses), stopped_at=stop, max_loss=lmax, losses=losses, seconds=time.time() - t0)
+    return dict(thr=thr, images=n, flip=flip, steps=len(losses), stopped_at=stop, max_loss=lmax, losses=losses, seconds=time.time() - t0)
 
 # %% ../nbs/08_structural.ipynb #3b92b682
 class WandaImportance(tp.importance.GroupMagnitudeImportance):
@@ -179,6 +189,28 @@ class WandaImportance(tp.importance.GroupMagnitudeImportance):
             imps.append(imp); idxs_all.append(group[i].root_idxs)
         if not imps: return None
         return self._normalize(self._reduce(imps, idxs_all), self.normalizer)
+
+# %% ../nbs/08_structural.ipynb #b8a1a005
+class DiffPruningImportance(tp.importance.GroupMagnitudeImportance):
+    "The Diff-Pruning code's Taylor importance: per channel, the sum over its group of (w * grad)^2 (Conv2d/Linear) and |w * grad| (GroupNorm)."
+    selection = 'per-group'   # choose within each GroupNorm group, as that code does
+    def __init__(self): super().__init__(p=1, group_reduction='sum', normalizer=None)
+
+    @torch.no_grad()
+    def __call__(self, group):
+        imps, root = [], []
+        for i, (dep, idxs) in enumerate(group):
+            layer, fn = dep.layer, dep.pruning_fn
+            if isinstance(layer, (nn.Conv2d, nn.Linear)) and layer.weight.grad is not None:
+                wg = (layer.weight * layer.weight.grad).pow(2)
+                if fn in (tp.prune_conv_out_channels, tp.prune_linear_out_channels): imps.append(wg.flatten(1).sum(1)[idxs])
+                elif fn in (tp.prune_conv_in_channels, tp.prune_linear_in_channels): imps.append(wg.transpose(0, 1).flatten(1).sum(1)[idxs])
+                else: continue
+            elif isinstance(layer, nn.GroupNorm) and layer.affine and layer.weight.grad is not None:
+                imps.append((layer.weight * layer.weight.grad).abs()[idxs])
+            else: continue
+            root.append(group[i].root_idxs)
+        return self._reduce(imps, root) if imps else None
 
 # %% ../nbs/08_structural.ipynb #e3778626
 def reinit_(unet:nn.Module, seed:int=0)->nn.Module:
@@ -208,7 +240,7 @@ def _prune_with(unet, scheduler, criterion, name:str, ratio:float, data=None, ig
     history = [*(rec0 or {}).get('history', []), dict(method=name, ratio=ratio, paper=paper, ignore=list(ignore))]
     unet.pruning_record = dict(dense_config=dense, history=history, semantics='paper')
     return unet, dict(method=name, ratio=ratio, paper=paper, ignored=ignored, params_dense=params0, params=params,
-                      macs_dense=macs0, macs=macs, criterion_seconds=seconds, groups_pruned=len(removed), calibration=calib,
+                      macs_dense=macs0, macs=macs, criterion_seconds=seconds, groups_pruned=len(removed), removed=removed, calibration=calib,
                       widths={n: dict(dense=w0[n], pruned=w1[n]) for n in w1})
 
 # %% ../nbs/08_structural.ipynb #b8a0a002
@@ -249,9 +281,11 @@ def _taylor(unet, scheduler, data, seed=0, progress=True, calib_batches=4, calib
     return tp.importance.GroupTaylorImportance(), taylor_grads(unet, scheduler, data, calib_batches, calib_batch_size, seed, progress)
 
 # %% ../nbs/08_structural.ipynb #fc4e8325
-def _diff_pruning(unet, scheduler, data, seed=0, progress=True, thr=0.05, calib_images=8):
+def _diff_pruning(unet, scheduler, data, seed=0, progress=True, thr=0.05, calib_images=8, flip=False, reduction='paper'):
     "Taylor importance accumulated over t = 0, 1, ... until the loss falls below thr x its maximum"
-    return tp.importance.GroupTaylorImportance(), diff_pruning_grads(unet, scheduler, data, thr, calib_images, seed=seed, progress=progress)
+    check(reduction in ('paper', 'tp'), f"reduction={reduction!r}: use 'paper' (the Diff-Pruning code's) or 'tp' (torch-pruning 1.6's)")
+    info = diff_pruning_grads(unet, scheduler, data, thr, calib_images, flip, seed=seed, progress=progress)
+    return (DiffPruningImportance() if reduction == 'paper' else tp.importance.GroupTaylorImportance()), dict(info, reduction=reduction)
 
 # %% ../nbs/08_structural.ipynb #b8a0a005
 def _wanda_diff(unet, scheduler, data, seed:int=0, progress:bool=True, cfg:CalibConfig|None=None):
@@ -312,7 +346,7 @@ def run_prune(model, # a model spec for `load_model` (a pruned folder prunes fur
     check(not m.needs_data or data is not None, f"method={method!r} needs calibration images: give data (e.g. 'embedded')")
     unet, sched = load_model(model, device)
     unet, s = prune(unet, sched, method, ratio, load_data(data, like=unet) if data is not None else None, seed=seed, progress=progress, **options)
-    s.update(model=str(model), data=str(data) if data is not None else None)
+    s.update(model=str(model), source=model_source(model), data=str(data) if data is not None else None)
     with atomic_dir(out, overwrite) as tmp:
         save_model(unet, sched, tmp); save_json(s, tmp/'summary.json')
         _prune_figures(unet, sched, s, tmp/'vis', vis_samples, vis_steps, seed)

@@ -4,20 +4,24 @@
 
 # %% ../nbs/04_training.ipynb #d4e0a004
 from __future__ import annotations
-import copy, math
+import copy, math, shutil, time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn as nn
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 from .core import *
 from .data import *
 from .models import *
-from .sparsity import check_masks
+from .sparsity import check_masks, load_masks, save_masks
 
 # %% auto #0
-__all__ = ['EMBEDDED_RECIPE', 'lr_at', 'ddpm_batch', 'train_ddpm']
+__all__ = ['DISTILL', 'FINETUNE', 'EMBEDDED_RECIPE', 'lr_at', 'ddpm_batch', 'TrainConfig', 'BlockOutputs', 'feature_projections',
+           'Trainer', 'train_ddpm', 'write_log', 'run_finetune']
 
 # %% ../nbs/04_training.ipynb #d623cde1
 def lr_at(step:int, steps:int, lr:float, # the step, the run's length, the peak rate
@@ -41,39 +45,8 @@ def ddpm_batch(data:ImageData, gen:torch.Generator, # training images; the run's
 # %% ../nbs/04_training.ipynb #d4e0a009
 @torch.no_grad()
 def _zero_masked(params:dict, masks:dict):
-    "Multiply every masked parameter by its mask, in place."
+    "Multiply every masked parameter by its mask, in place: pruned weights stay exactly zero."
     for k, m in masks.items(): params[k].mul_(m)
-
-# %% ../nbs/04_training.ipynb #b924b092
-def _step(unet, scheduler, opt, batch, lr:float, grad_clip:float, amp:str|None, masks:dict, params:dict)->float:
-    "One optimizer step on `batch`; returns the loss."
-    dev = next(unet.parameters()).device
-    x0, t, noise = (v.to(dev) for v in batch)
-    for g in opt.param_groups: g['lr'] = lr
-    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp == 'bf16'):
-        loss = denoising_loss(unet, scheduler, x0, t, noise)
-    opt.zero_grad(set_to_none=True); loss.backward()
-    if grad_clip: torch.nn.utils.clip_grad_norm_(unet.parameters(), grad_clip)
-    opt.step(); _zero_masked(params, masks)
-    return loss.item()
-
-# %% ../nbs/04_training.ipynb #c72fc117
-def _save_state(path, unet, ema, opt, gen, step:int, losses:list, identity:dict):
-    tens, groups = optimizer_state(opt)
-    tens.update({f'model.{k}': v for k, v in unet.state_dict().items()})
-    tens.update({f'ema.{i}': p for i, p in enumerate(ema.shadow_params)})
-    tens['rng'] = gen.get_state()
-    save_checkpoint(path, tens, dict(groups=groups, step=step, ema_step=ema.optimization_step, losses=losses, identity=identity))
-
-# %% ../nbs/04_training.ipynb #f430633f
-def _load_state(path, unet, ema, opt, gen, identity:dict)->tuple[int, list]:
-    tens, meta = load_checkpoint(path, identity)
-    unet.load_state_dict({k[6:]: v for k, v in tens.items() if k.startswith('model.')})
-    dev = next(unet.parameters()).device
-    ema.shadow_params = [tens[f'ema.{i}'].to(dev) for i in range(len(ema.shadow_params))]
-    ema.optimization_step = meta['ema_step']
-    load_optimizer_state(opt, tens, meta['groups']); gen.set_state(tens['rng'])
-    return meta['step'], meta['losses']
 
 # %% ../nbs/04_training.ipynb #d4e0a011
 def _identity(unet, data, masks:dict, **settings)->dict:
@@ -81,46 +54,287 @@ def _identity(unet, data, masks:dict, **settings)->dict:
     return dict(model=fingerprint(dict(unet.named_parameters())), masks=fingerprint(masks) if masks else None,
                 data=data.name, n_train=len(data.train), **settings)
 
+# %% ../nbs/04_training.ipynb #d4e1a002
+@dataclass
+class TrainConfig:
+    "The settings of a training or fine-tuning run."
+    steps:int=1000 # optimizer steps
+    batch_size:int=64 # images per optimizer step, over all processes and accumulation steps
+    lr:float=1e-3 # peak learning rate
+    warmup:int=200 # linear warm-up steps
+    min_lr_frac:float=0.1 # final learning rate as a fraction of `lr` (cosine decay)
+    ema_decay:float=0.999 # EMA decay (with diffusers' warm-up)
+    grad_clip:float=1.0 # max gradient norm (0: none)
+    weight_decay:float=0.0 # AdamW's decoupled weight decay
+    seed:int=0 # seeds batches, timesteps and noise
+    amp:str|None=None # 'bf16': bfloat16 autocast for the forward passes; weights, optimizer and EMA stay fp32
+    accumulate:int=1 # gradient accumulation: the batch is cut into this many micro-batches
+    distill:str|None=None # None, 'output' (match the teacher's noise prediction) or 'output+feature' (and its block outputs)
+    output_weight:float=1.0 # weight of the output-distillation term
+    feature_weight:float=1.0 # weight of the feature-distillation term
+
+# %% ../nbs/04_training.ipynb #d4e1a003
+DISTILL = (None, 'output', 'output+feature')
+
+@patch
+def check(self:TrainConfig)->TrainConfig:
+    "Raise a one-line `PrunedmError` for settings that cannot work."
+    for k in ('steps', 'batch_size', 'accumulate'): check_range(f'TrainConfig.{k}', getattr(self, k), 1, integer=True)
+    check_range('TrainConfig.warmup', self.warmup, 0, integer=True); check_range('TrainConfig.lr', self.lr, 1e-12)
+    check(self.amp in (None, 'bf16'), f"amp={self.amp!r}: use None (fp32) or 'bf16'")
+    check(self.distill in DISTILL, f"distill={self.distill!r}: use None, 'output' or 'output+feature'")
+    check(self.batch_size % self.accumulate == 0, f"TrainConfig.batch_size={self.batch_size} is not a multiple of "
+          f"TrainConfig.accumulate={self.accumulate}")
+    return self
+
+# %% ../nbs/04_training.ipynb #d4e1a005
+class BlockOutputs:
+    "Forward hooks keeping the output of the named blocks (the hidden states, for blocks that return a tuple)."
+    def __init__(self, model, names:list):
+        mods, self.out = dict(model.named_modules()), {}
+        keep = lambda n: lambda m, i, o: self.out.__setitem__(n, o[0] if isinstance(o, tuple) else o)
+        self.hooks = [mods[n].register_forward_hook(keep(n)) for n in names]
+    def remove(self):
+        for h in self.hooks: h.remove()
+
+# %% ../nbs/04_training.ipynb #d4e1a006
+@torch.no_grad()
+def feature_projections(student, teacher, scheduler, data:ImageData, # the models, the noise schedule, calibration images
+                        names:list, # block names to match
+                        n:int=16, seed:int=0 # calibration images (noised at random timesteps) for the least-squares start
+                       )->nn.ModuleDict:
+    "A 1x1 convolution from each student block output to the teacher's where their widths differ, started at the least-squares fit."
+    x0, t, noise = ddpm_batch(data, torch.Generator().manual_seed(seed + 7919), n, scheduler.config.num_train_timesteps)
+    dev = next(student.parameters()).device; xt = scheduler.add_noise(x0, noise, t).to(dev); t = t.to(dev)
+    fs, ft = BlockOutputs(student, names), BlockOutputs(teacher, names)
+    with evaluating(student), evaluating(teacher): student(xt, t); teacher(xt, t)
+    fs.remove(); ft.remove(); proj = nn.ModuleDict()
+    for name in names:
+        s, tt = (f.out[name].float().transpose(0, 1).flatten(1).T for f in (fs, ft))   # (positions, channels)
+        if s.shape[1] == tt.shape[1]: continue
+        conv = nn.Conv2d(s.shape[1], tt.shape[1], 1, bias=False).to(dev)
+        conv.weight.copy_(torch.linalg.lstsq(s, tt).solution.T[..., None, None])
+        proj[name.replace('.', '_')] = conv
+    return proj
+
+# %% ../nbs/04_training.ipynb #d4e1a008
+def _accelerator(device):
+    "An Accelerate `Accelerator` when this process is one of several launched by `accelerate launch`, else None."
+    import os
+    if int(os.environ.get('WORLD_SIZE', '1')) <= 1: return None
+    from accelerate import Accelerator
+    return Accelerator(cpu=device == 'cpu' or not torch.cuda.is_available())
+
+# %% ../nbs/04_training.ipynb #0c7ce226
+class Trainer:
+    "Trains `unet` in place on the DDPM objective, with optional masks, teacher and distillation; resumable; data-parallel under Accelerate."
+    def __init__(self, unet, scheduler, data:ImageData, cfg:TrainConfig, # the model, its noise schedule, the images, the settings
+                 masks:dict|None=None, # parameter name -> bool mask (True = keep) held during training
+                 teacher=None, # the model to distil from (`cfg.distill`)
+                 ckpt_dir=None, ckpt_every:int=500, # resumable checkpoints (None: none)
+                 device=None, progress:bool=True):
+        self.cfg, self.scheduler, self.data, self.progress = cfg.check(), scheduler, data, progress
+        check_range('ckpt_every', ckpt_every, 1, integer=True)
+        check(cfg.distill is None or teacher is not None, f"distill={cfg.distill!r} needs a teacher: give the model it was pruned from")
+        self.acc = _accelerator(device)
+        self.dev = self.acc.device if self.acc else get_device(device)
+        self.rank, self.world = (self.acc.process_index, self.acc.num_processes) if self.acc else (0, 1)
+        check(cfg.batch_size % (self.world * cfg.accumulate) == 0, f"TrainConfig.batch_size={cfg.batch_size} is not a multiple of "
+              f"{self.world} processes x {cfg.accumulate} accumulation steps")
+        self.unet, self.teacher = unet.to(self.dev).train(), teacher.to(self.dev).eval() if teacher is not None else None
+        self.masks = {k: m.to(self.dev) for k, m in (masks or {}).items()}; check_masks(self.masks, unet)
+        self.ckpt = Path(ckpt_dir)/'state.safetensors' if ckpt_dir is not None else None
+        self.ckpt_every, self.history = ckpt_every, []
+        self._setup()
+
+# %% ../nbs/04_training.ipynb #d4e1a009
+class _Student(nn.Module):
+    "The student and its feature projections as one module, so that data-parallel training keeps both in step."
+    def __init__(self, unet, proj:nn.ModuleDict, points:list):
+        super().__init__(); self.unet, self.proj, self.points = unet, proj, points
+    def forward(self, xt, t):
+        if not self.points: return self.unet(xt, t).sample, {}
+        fs = BlockOutputs(self.unet, self.points)
+        try: eps = self.unet(xt, t).sample
+        finally: fs.remove()
+        key = lambda n: n.replace('.', '_')
+        return eps, {n: self.proj[key(n)](f) if key(n) in self.proj else f for n, f in fs.out.items()}
+
+# %% ../nbs/04_training.ipynb #d4e1a010
+@patch
+def _setup(self:Trainer):
+    "The masks applied, the run's identity, the distillation pieces, optimizer, EMA and generator; a checkpoint resumed."
+    from diffusers.training_utils import EMAModel
+    cfg = self.cfg
+    self.params = dict(self.unet.named_parameters()); _zero_masked(self.params, self.masks)
+    teacher_fp = fingerprint(dict(self.teacher.named_parameters())) if self.teacher is not None else None
+    self.identity = _identity(self.unet, self.data, self.masks, teacher=teacher_fp, **{k: v for k, v in asdict(cfg).items() if k != 'steps'})
+    self.points = block_names(self.unet) if cfg.distill == 'output+feature' else []
+    proj = feature_projections(self.unet, self.teacher, self.scheduler, self.data, self.points, seed=cfg.seed) if self.points else nn.ModuleDict()
+    student = _Student(self.unet, proj, self.points)
+    self.model = self.acc.prepare_model(student) if self.acc else student   # DistributedDataParallel under Accelerate
+    self.proj = proj
+    self.opt = torch.optim.AdamW([*self.unet.parameters(), *proj.parameters()], lr=cfg.lr, weight_decay=cfg.weight_decay)
+    self.ema, self.gen = EMAModel(self.unet.parameters(), decay=cfg.ema_decay), torch.Generator().manual_seed(cfg.seed)
+    self.start = 0
+    if self.ckpt is not None and self.ckpt.exists(): self._load()
+
+# %% ../nbs/04_training.ipynb #d4e1a011
+@patch
+def _loss(self:Trainer, x0, t, noise)->tuple:
+    "The loss of one micro-batch, and its parts: task (the DDPM objective), output and feature distillation."
+    cfg = self.cfg; xt = self.scheduler.add_noise(x0, noise, t)
+    eps, feats = self.model(xt, t)
+    parts = dict(task=((eps.float() - noise) ** 2).mean())   # the error in fp32 even under autocast, as `denoising_loss`
+    if cfg.distill:
+        with torch.no_grad():
+            tf = BlockOutputs(self.teacher, self.points); teps = self.teacher(xt, t).sample.float(); tf.remove()
+        parts['output'] = ((eps.float() - teps) ** 2).mean()
+        if self.points:
+            norm = lambda n: ((feats[n].float() - tf.out[n].float()) ** 2).mean() / tf.out[n].float().pow(2).mean().clamp(min=1e-12)
+            parts['feature'] = sum(norm(n) for n in self.points) / len(self.points)
+    return parts['task'] + cfg.output_weight * parts.get('output', 0) + cfg.feature_weight * parts.get('feature', 0), parts
+
+# %% ../nbs/04_training.ipynb #d4e1a012
+@patch
+def _step(self:Trainer, step:int)->dict:
+    "One optimizer step on this process's share of the global batch, in `accumulate` micro-batches; returns the mean losses."
+    import contextlib
+    cfg, A = self.cfg, self.cfg.accumulate
+    x0, t, noise = ddpm_batch(self.data, self.gen, cfg.batch_size, self.scheduler.config.num_train_timesteps)
+    share = cfg.batch_size // self.world; lo = self.rank * share
+    for g in self.opt.param_groups: g['lr'] = lr_at(step, cfg.steps, cfg.lr, cfg.warmup, cfg.min_lr_frac)
+    self.opt.zero_grad(set_to_none=True); logs = []
+    for a in range(A):
+        part = slice(lo + a * share // A, lo + (a + 1) * share // A)
+        with self.model.no_sync() if self.acc and a < A - 1 else contextlib.nullcontext():   # gradients sync once per step
+            with torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=cfg.amp == 'bf16'):
+                loss, parts = self._loss(*(v[part].to(self.dev) for v in (x0, t, noise)))
+            (loss / A).backward()
+        logs.append(dict(parts, loss=loss))
+    if cfg.grad_clip: torch.nn.utils.clip_grad_norm_(self.opt.param_groups[0]['params'], cfg.grad_clip)
+    self.opt.step(); _zero_masked(self.params, self.masks); self.ema.step(self.unet.parameters())
+    out = {k: torch.stack([l[k].detach() for l in logs]).mean() for k in logs[0]}
+    return {k: (self.acc.reduce(v, 'mean') if self.acc else v).item() for k, v in out.items()}
+
+# %% ../nbs/04_training.ipynb #c72fc117
+@patch
+def _save(self:Trainer, step:int):
+    "Write the checkpoint (the first process only; the others wait)."
+    if self.rank == 0:
+        tens, groups = optimizer_state(self.opt)
+        tens.update({f'model.{k}': v for k, v in self.unet.state_dict().items()})
+        tens.update({f'proj.{k}': v for k, v in self.proj.state_dict().items()})
+        tens.update({f'ema.{i}': p for i, p in enumerate(self.ema.shadow_params)}); tens['rng'] = self.gen.get_state()
+        save_checkpoint(self.ckpt, tens, dict(groups=groups, step=step, ema_step=self.ema.optimization_step, history=self.history,
+                                              identity=self.identity))
+    if self.acc: self.acc.wait_for_everyone()
+
+# %% ../nbs/04_training.ipynb #69795306
+@patch
+def _load(self:Trainer):
+    "Continue from the checkpoint, refusing one of another run."
+    tens, meta = load_checkpoint(self.ckpt, self.identity)
+    self.unet.load_state_dict({k[6:]: v for k, v in tens.items() if k.startswith('model.')})
+    self.proj.load_state_dict({k[5:]: v for k, v in tens.items() if k.startswith('proj.')})
+    self.ema.shadow_params = [tens[f'ema.{i}'].to(self.dev) for i in range(len(self.ema.shadow_params))]
+    self.ema.optimization_step = meta['ema_step']
+    load_optimizer_state(self.opt, tens, meta['groups']); self.gen.set_state(tens['rng'])
+    self.start, self.history = meta['step'], meta['history']
+
+# %% ../nbs/04_training.ipynb #d4e1a013
+@patch
+def fit(self:Trainer, until:int|None=None # stop after this step (default `cfg.steps`); a later call continues from there
+       )->tuple:
+    "Train to `until` (from the checkpoint, if there is one); returns `(ema_unet, losses)`, the EMA copy in eval mode."
+    cfg, t0, first = self.cfg, time.time(), len(self.history)   # the steps done (a resumed run has its history)
+    until = cfg.steps if until is None else check_range('until', until, first, cfg.steps, integer=True)
+    bar = tqdm(range(first, until), initial=first, total=until, desc='train', mininterval=2, disable=not self.progress or self.rank > 0)
+    for step in bar:
+        row = self._step(step)
+        self.history.append(dict(step=step + 1, lr=self.opt.param_groups[0]['lr'], seconds=round(time.time() - t0, 2), **row))
+        if step % 50 == 0: bar.set_postfix(loss=f"{np.mean([h['loss'] for h in self.history[-50:]]):.4f}")
+        if self.ckpt is not None and ((step + 1) % self.ckpt_every == 0 or step + 1 == cfg.steps): self._save(step + 1)
+    ema_unet = copy.deepcopy(self.unet); self.ema.copy_to(ema_unet.parameters())
+    return ema_unet.eval(), [h['loss'] for h in self.history]
+
 # %% ../nbs/04_training.ipynb #ae775d5f
 def train_ddpm(unet, scheduler, data:ImageData, # the model (trained in place), its noise schedule, the images
-               steps:int=1000, # optimizer steps
-               batch_size:int=64, # images per step
-               lr:float=1e-3, # peak learning rate
-               warmup:int=200, # linear warm-up steps
-               min_lr_frac:float=0.1, # final learning rate as a fraction of `lr` (cosine decay)
-               ema_decay:float=0.999, # EMA decay (with diffusers' warm-up)
-               grad_clip:float=1.0, # max gradient norm (0: none)
-               weight_decay:float=0.0, # AdamW's decoupled weight decay
-               masks:dict|None=None, # parameter name -> bool mask (True = keep) held fixed during training
-               seed:int=0, # seeds batches, timesteps and noise
-               ckpt_dir=None, # folder for resumable checkpoints (None: no checkpoints)
-               ckpt_every:int=500, # steps between checkpoints
-               amp:str|None=None, # 'bf16': bfloat16 autocast for the forward pass; weights, optimizer and EMA stay fp32
-               device=None, progress:bool=True):
+               masks:dict|None=None, teacher=None, # masks held during training; the model to distil from
+               ckpt_dir=None, ckpt_every:int=500, # resumable checkpoints (None: none)
+               device=None, progress:bool=True,
+               **settings # `TrainConfig`'s: steps, batch_size, lr, warmup, ..., amp, accumulate, distill
+              ):
     "Train `unet` on the DDPM objective; returns `(ema_unet, losses)`."
-    from diffusers.training_utils import EMAModel
-    check(amp in (None, 'bf16'), f"amp={amp!r}: use None (fp32) or 'bf16'")
-    for name, v in (('steps', steps), ('batch_size', batch_size), ('ckpt_every', ckpt_every)): check_range(name, v, 1, integer=True)
-    dev = get_device(device); unet.to(dev).train()
-    masks = {k: m.to(dev) for k, m in (masks or {}).items()}; check_masks(masks, unet)
-    params = dict(unet.named_parameters()); _zero_masked(params, masks)
-    settings = dict(batch_size=batch_size, lr=lr, warmup=warmup, min_lr_frac=min_lr_frac, ema_decay=ema_decay, grad_clip=grad_clip,
-                    weight_decay=weight_decay, seed=seed, amp=amp)
-    identity = _identity(unet, data, masks, **settings)
-    opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=weight_decay)
-    ema, gen = EMAModel(unet.parameters(), decay=ema_decay), torch.Generator().manual_seed(seed)
-    ckpt = Path(ckpt_dir)/'state.safetensors' if ckpt_dir is not None else None
-    start, losses = _load_state(ckpt, unet, ema, opt, gen, identity) if ckpt is not None and ckpt.exists() else (0, [])
-    bar = tqdm(range(start, steps), initial=start, total=steps, disable=not progress, desc='train', mininterval=2)
-    for step in bar:
-        batch = ddpm_batch(data, gen, batch_size, scheduler.config.num_train_timesteps)
-        losses.append(_step(unet, scheduler, opt, batch, lr_at(step, steps, lr, warmup, min_lr_frac), grad_clip, amp, masks, params))
-        ema.step(unet.parameters())
-        if step % 50 == 0: bar.set_postfix(loss=f'{np.mean(losses[-50:]):.4f}')
-        if ckpt is not None and ((step + 1) % ckpt_every == 0 or step + 1 == steps):
-            _save_state(ckpt, unet, ema, opt, gen, step + 1, losses, identity)
-    ema_unet = copy.deepcopy(unet); ema.copy_to(ema_unet.parameters())
-    return ema_unet.eval(), losses
+    check_options(TrainConfig, settings, 'train_ddpm')
+    return Trainer(unet, scheduler, data, TrainConfig(**settings), masks, teacher, ckpt_dir, ckpt_every, device, progress).fit()
+
+# %% ../nbs/04_training.ipynb #d4e2a002
+FINETUNE = dict(steps=600, batch_size=64, lr=5e-4, warmup=50, min_lr_frac=0.1, ema_decay=0.999, grad_clip=1.0, amp=None)   # see the report chapter
+
+def _finetune_cfg(teacher, distill, settings:dict)->TrainConfig:
+    "FINETUNE with `settings` applied (None values ignored); `distill='auto'` distils the output when there is a teacher."
+    if distill == 'auto': distill = 'output' if teacher is not None else None
+    return TrainConfig(**{**FINETUNE, **{k: v for k, v in settings.items() if v is not None}, 'distill': distill}).check()
+
+# %% ../nbs/04_training.ipynb #d4e2a003
+def _ckpt_dir(out:Path, resume:bool)->Path:
+    "The checkpoint folder of a run into `out`: refused if one exists and `resume` is not set, or if `resume` has none."
+    ckpt = out.parent/f'.{out.name}.finetune-ckpt'
+    check(resume or not ckpt.exists(), f"out={str(out)!r}: an interrupted run left its checkpoint in {ckpt}; pass resume=True to continue it, "
+          "or remove that folder to start afresh")
+    check(not resume or (ckpt/'state.safetensors').is_file(), f"resume=True, but there is no checkpoint in {ckpt} to continue")
+    return ckpt
+
+# %% ../nbs/04_training.ipynb #8c4e7ac1
+def write_log(history:list[dict], path):
+    "Write a run's per-step history (step, loss and its parts, lr, seconds) as CSV."
+    import pandas as pd
+    pd.DataFrame(history).to_csv(path, index=False)
+
+# %% ../nbs/04_training.ipynb #d4e2a004
+def _teacher(model, teacher, device)->tuple:
+    "`(spec, model)` of the teacher: 'auto' is the model `model` was pruned from when it says so (else none), None none, else a spec."
+    if teacher == 'auto': teacher = model_source(model) if model_source(model) != str(model) else None
+    return (None, None) if teacher is None else (str(teacher), load_model(teacher, device)[0])
+
+# %% ../nbs/04_training.ipynb #d4e2a005
+def run_finetune(model, # a model spec: a pruned, masked or dense folder (`load_model`)
+                 out, # the folder to write
+                 data='embedded', # training images
+                 teacher='auto', # the model to distil from: 'auto' (the one `model` was pruned from), None, or a spec
+                 distill='auto', # None, 'output', 'output+feature'; 'auto': 'output' when there is a teacher
+                 resume:bool=False, ckpt_every:int=100, # continue an interrupted run; steps between checkpoints
+                 device=None, overwrite:bool=False, progress:bool=True,
+                 **settings # `TrainConfig`'s, over `FINETUNE`: steps, batch_size, lr, warmup, ..., amp, accumulate, seed
+                )->dict:
+    "Fine-tune `model` (masks kept, architecture kept), write it to `out` with its log; returns the summary."
+    out = check_out(out, overwrite); ckpt = _ckpt_dir(out, resume); check_options(TrainConfig, settings, 'run_finetune')
+    unet, sched = load_model(model, device)
+    masks = load_masks(model, unet) if (Path(str(model))/'masks.safetensors').is_file() else None
+    tspec, tch = _teacher(model, teacher, device)
+    cfg = _finetune_cfg(tch, distill, settings)
+    data, t0 = load_data(data, like=unet), time.time()
+    trainer = Trainer(unet, sched, data, cfg, masks, tch, ckpt, ckpt_every, device, progress)
+    tuned, losses = trainer.fit()
+    s = dict(model=str(model), source=model_source(model), teacher=tspec, config=asdict(cfg), masked=masks is not None,
+             processes=trainer.world, resumed_at=trainer.start, steps_run=cfg.steps - trainer.start,
+             seconds=time.time() - t0, loss_first=float(np.mean(losses[:50])), loss_last=float(np.mean(losses[-50:])))
+    if trainer.rank == 0: _write_finetune(out, overwrite, tuned, sched, masks, trainer.history, s)
+    if trainer.acc: trainer.acc.wait_for_everyone()
+    if trainer.rank == 0: shutil.rmtree(ckpt, ignore_errors=True)
+    return s
+
+# %% ../nbs/04_training.ipynb #d4e2a006
+def _write_finetune(out, overwrite, tuned, sched, masks, history, s):
+    "The fine-tuned model folder, its masks, summary.json, train_log.csv and training_curve.png."
+    import matplotlib.pyplot as plt
+    with atomic_dir(out, overwrite) as tmp:
+        save_model(tuned, sched, tmp); save_json(s, tmp/'summary.json'); write_log(history, tmp/'train_log.csv')
+        if masks is not None: save_masks(masks, tmp/'masks.safetensors')
+        fig, ax = plt.subplots(figsize=(5, 3)); h = [r['loss'] for r in history]; k = max(1, min(50, len(h)))
+        ax.plot(h, lw=0.5, alpha=0.4); ax.plot(np.arange(k - 1, len(h)), np.convolve(h, np.ones(k) / k, 'valid'))
+        ax.set(xlabel='step', ylabel='training loss', yscale='log'); fig.savefig(tmp/'training_curve.png', dpi=110, bbox_inches='tight'); plt.close(fig)
 
 # %% ../nbs/04_training.ipynb #0dfe5811
 EMBEDDED_RECIPE = [dict(steps=6000, batch_size=32, lr=1e-3, warmup=200, min_lr_frac=0.1, ema_decay=0.999, grad_clip=1.0, seed=0),
