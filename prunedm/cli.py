@@ -14,9 +14,14 @@ __all__ = ['COUNT', 'SIZE', 'FRACTION', 'COMMANDS', 'cmd_sparsify', 'cmd_prune',
            'cmd_maskpro', 'cmd_finetune', 'cmd_evaluate', 'cmd_compare', 'cmd_demo', 'parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #094ce81a
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    "Help that shows an option's default, unless it has none worth showing (None, or an unset switch)."
+    def _get_help_string(self, action):
+        return action.help if action.default in (None, False) else super()._get_help_string(action)
+
 class _Parser(argparse.ArgumentParser):
     "An ArgumentParser whose errors are one line on stderr and exit code 2, and whose help shows the defaults."
-    def __init__(self, *a, **kw): super().__init__(*a, **{'formatter_class': argparse.ArgumentDefaultsHelpFormatter, **kw})
+    def __init__(self, *a, **kw): super().__init__(*a, **{'formatter_class': _Help, **kw})
     def error(self, message):
         print(f'{self.prog}: error: {message}', file=sys.stderr); sys.exit(2)
 
@@ -70,9 +75,10 @@ _ALIASES = {'CalibConfig.steps': 'calib-steps', 'CalibConfig.target': 'target-st
 
 def _flags(msg:str)->str:
     "Rewrite the library's `name=value` (a parameter, by convention) into the flag `--name value`, on one line."
-    def sub(m): return '--' + (_ALIASES.get(m[1]) or m[1].split('.')[-1]).replace('_', '-') + ' '
-    msg = msg.replace('overwrite=True', '--overwrite').replace('takes no option cfg', 'takes no calibration options (--calib-steps ...)')
-    return re.sub(r'(?<![\w.-])([A-Za-z_][\w.]*)=(?=\S)', sub, ' '.join(msg.split()))
+    flag = lambda name: '--' + (_ALIASES.get(name) or name.split('.')[-1]).replace('_', '-')
+    msg = re.sub(r'(?<![\w.-])([A-Za-z_][\w.]*)=True\b', lambda m: flag(m[1]), ' '.join(msg.split()))   # a switch: --overwrite
+    msg = msg.replace('takes no option cfg', 'takes no calibration options (--calib-steps ...)')
+    return re.sub(r'(?<![\w.-])([A-Za-z_][\w.]*)=(?=\S)', lambda m: flag(m[1]) + ' ', msg)
 
 # %% ../nbs/90_cli.ipynb #988c7aa9
 def cmd_sparsify(a):
@@ -112,11 +118,11 @@ def _p_prune(p):
     _add_common(p, data=None, data_help="calibration images for taylor, diff-pruning and wanda-diff: 'embedded', 'cifar10:PATH' or a folder")
     p.add_argument('--method', required=True, choices=method_names('channels'), help='channel importance criterion (reinit: random, then re-initialised: the scratch baseline)')
     p.add_argument('--ratio', type=FRACTION, required=True, help="share of channels to remove (the Diff-Pruning paper's meaning)")
-    p.add_argument('--thr', type=FRACTION, help='diff-pruning: stop once the loss < thr x its maximum; 0 sweeps all steps (default 0.05)')
+    p.add_argument('--thr', type=FRACTION, help='diff-pruning: stop once the loss < thr x its maximum; 0 sweeps all steps (default: 0.05)')
     p.add_argument('--ignore', nargs='+', help='prefixes of layers to keep besides conv_out, conv_in and the time embedding')
     p.add_argument('--paper', action='store_true', help="keep only conv_out, as the Diff-Pruning code (reproduces the paper's sizes)")
-    p.add_argument('--calib-images', type=COUNT, help='diff-pruning: calibration images, the same at every timestep (default 8)')
-    p.add_argument('--calib-batches', type=COUNT, help='taylor: calibration batches of 32 images (default 4)')
+    p.add_argument('--calib-images', type=COUNT, help='diff-pruning: calibration images, the same at every timestep (default: 8)')
+    p.add_argument('--calib-batches', type=COUNT, help='taylor: calibration batches of 32 images (default: 4)')
     p.add_argument('--vis-samples', type=SIZE, default=16, help='samples drawn after pruning for vis/after_pruning.png (0: none)')
     p.add_argument('--vis-steps', type=_num(int, 1, 1000), default=50, help='DDIM steps for those samples')
     _add_calib(p); _add_out(p)
@@ -148,6 +154,7 @@ def _p_extract(p):
     p.add_argument('--protect', nargs='+', help='prefixes to skip besides conv_in, conv_out, time/class embeddings')
     _add_out(p)
 
+# %% ../nbs/90_cli.ipynb #af047a4e
 def _maskpro_cfg(a):
     from prunedm.maskpro import preset
     lr = None if a.update_weights else a.lr   # with --update-weights, --lr is the logits' AdamW rate
@@ -168,6 +175,7 @@ def cmd_maskpro(a):
     print(f"loss: dense {s['loss_dense']:.5f}, initial masks {s['loss_initial']:.5f}, learned {s['loss_learned']:.5f} ({gap} of the gap "
           f"closed); {s['changed']:.1%} of the groups changed, {s['config']['steps']} steps in {s['seconds']:.0f} s -> {a.out}")
 
+# %% ../nbs/90_cli.ipynb #3c6de64f
 def _p_maskpro_step(q, train:bool):
     from prunedm.maskpro import PRESETS
     _add_common(q)
@@ -175,7 +183,7 @@ def _p_maskpro_step(q, train:bool):
     q.add_argument('--config', default='standard', choices=list(PRESETS), help='preset; the options below override it')
     q.add_argument('--dataset-size', type=COUNT, help='training images, cut into dataset_size // batch_size fixed minibatches')
     q.add_argument('--batch-size', type=COUNT, help='images per minibatch (default: the preset\'s)')
-    q.add_argument('--nm', help='N:M pattern (default 2:4)')
+    q.add_argument('--nm', help='N:M pattern (default: 2:4)')
     q.add_argument('--targets', nargs='+', help='prefixes of the layers to train: all, down_blocks, up_blocks, mid_block or any module prefix')
     q.add_argument('--protect', nargs='+', help='prefixes to leave dense besides conv_in, conv_out, time/class embeddings')
     if train:
@@ -185,7 +193,7 @@ def _p_maskpro_step(q, train:bool):
         q.add_argument('--logits', type=_num(float, 0, lo_open=True), help='initial logits = mask x this (sets how often a group explores)')
         q.add_argument('--advantage', choices=['normalized', 'raw'], help="normalized: (r - d) / RMS; raw: the official r - d")
         q.add_argument('--update-weights', action='store_true', help='train the weights too (AdamW), REINFORCE on the logits (joint training)')
-        q.add_argument('--weight-lr', type=_num(float, 0, lo_open=True), help='--update-weights: AdamW lr of the weights (default 1e-5)')
+        q.add_argument('--weight-lr', type=_num(float, 0, lo_open=True), help='--update-weights: AdamW lr of the weights (default: 1e-5)')
         q.add_argument('--save-logits', action='store_true', help='write logits.safetensors')
         q.add_argument('--probe-size', type=_num(int, 2), default=4096, help='evaluation probe triples (held-out images)')
         q.add_argument('--ckpt-every', type=COUNT, default=100, help='steps between resumable checkpoints')
@@ -203,7 +211,7 @@ def cmd_finetune(a):
     from prunedm.training import run_finetune
     settings = dict(steps=a.steps, batch_size=a.batch_size, lr=a.lr, warmup=a.warmup, ema_decay=a.ema_decay, accumulate=a.accumulate, seed=a.seed)
     s = run_finetune(a.model, a.out, a.data, None if a.teacher == 'none' else a.teacher, None if a.distill == 'none' else a.distill,
-                     a.resume, a.ckpt_every, a.device, a.overwrite, amp=None if a.amp == 'fp32' else a.amp, **settings)
+                     a.resume, a.ckpt_every, a.tensorboard, a.device, a.overwrite, amp=None if a.amp == 'fp32' else a.amp, **settings)
     if int(os.environ.get('RANK', '0')): return   # data-parallel: the first process reports
     print(f"{s['config']['steps']} steps ({s['steps_run']} run, {s['processes']} process(es)) in {s['seconds']:.0f} s, distill "
           f"{s['config']['distill']}, training loss {s['loss_first']:.4f} -> {s['loss_last']:.4f} -> {a.out}")
@@ -213,15 +221,16 @@ def _p_finetune(p):
     _add_common(p)
     p.add_argument('--teacher', default='auto', help="model to distil from: auto (the one --model was pruned from, when recorded), none, or a model")
     p.add_argument('--distill', default='auto', choices=['auto', 'none', *DISTILL[1:]], help="auto: output when there is a teacher")
-    p.add_argument('--steps', type=COUNT, help=f"optimizer steps (default {FINETUNE['steps']})")
-    p.add_argument('--batch-size', type=COUNT, help=f"images per step, over all processes (default {FINETUNE['batch_size']})")
-    p.add_argument('--lr', type=_num(float, 0, lo_open=True), help=f"peak learning rate, cosine decay (default {FINETUNE['lr']})")
-    p.add_argument('--warmup', type=SIZE, help=f"linear warm-up steps (default {FINETUNE['warmup']})")
-    p.add_argument('--ema-decay', type=_num(float, 0, 1, hi_open=True), help=f"EMA decay (default {FINETUNE['ema_decay']})")
-    p.add_argument('--accumulate', type=COUNT, help='gradient accumulation steps (default 1)')
-    p.add_argument('--amp', choices=['bf16', 'fp32'], help=f"precision of the forward pass (default {FINETUNE['amp']})")
+    p.add_argument('--steps', type=COUNT, help=f"optimizer steps (default: {FINETUNE['steps']})")
+    p.add_argument('--batch-size', type=COUNT, help=f"images per step, over all processes (default: {FINETUNE['batch_size']})")
+    p.add_argument('--lr', type=_num(float, 0, lo_open=True), help=f"peak learning rate, cosine decay (default: {FINETUNE['lr']})")
+    p.add_argument('--warmup', type=SIZE, help=f"linear warm-up steps (default: {FINETUNE['warmup']})")
+    p.add_argument('--ema-decay', type=_num(float, 0, 1, hi_open=True), help=f"EMA decay (default: {FINETUNE['ema_decay']})")
+    p.add_argument('--accumulate', type=COUNT, help='gradient accumulation steps (default: 1)')
+    p.add_argument('--amp', choices=['bf16', 'fp32'], help=f"precision of the forward pass (default: {FINETUNE['amp'] or 'fp32'})")
     p.add_argument('--resume', action='store_true', help='continue the interrupted run into the same --out from its checkpoint')
     p.add_argument('--ckpt-every', type=COUNT, default=100, help='steps between resumable checkpoints')
+    p.add_argument('--tensorboard', metavar='DIR', help='also log the loss, its parts and the lr to TensorBoard in DIR (needs tensorboard)')
     _add_out(p)
 
 # %% ../nbs/90_cli.ipynb #4106d3e7
@@ -259,19 +268,19 @@ def cmd_demo(a):
     "Run the demo and print where the report is."
     from prunedm.report import md_table, run_demo
     rows = run_demo(a.out, a.quick, a.overwrite, a.device, a.seed, every=a.all)
-    print(md_table(rows, ['model', 'params', 'loss', 'fid', 'sparsity']))
+    print(md_table(rows, ['model', 'params', 'loss_before', 'loss', 'fid_before', 'fid', 'sparsity']))
     print(f'report: {Path(a.out)/"report.md"}')
 
 def _p_demo(p):
-    p.add_argument('--quick', action='store_true', help='a smoke run of every method: fewer samples, steps and calibration (under 2 minutes on a CPU)')
-    p.add_argument('--all', action='store_true', help='every method in the full demo, not only one per family (about twice as long)')
+    p.add_argument('--quick', action='store_true', help='a smoke run of every method: fewer samples, steps, calibration and fine-tuning (about 3 minutes on two CPU cores)')
+    p.add_argument('--all', action='store_true', help='every method in the full demo, not only one per family (about three times as long)')
     p.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda when available)")
     p.add_argument('--seed', type=SIZE, default=0, help='seeds calibration, MaskPro and the samples')
     _add_out(p, default='prunedm_demo')
 
 # %% ../nbs/90_cli.ipynb #b8842676
 COMMANDS = {
-    'demo': ('prune the embedded model one way per family (--all: every way), evaluate each alike, write a report', _p_demo, cmd_demo),
+    'demo': ('prune the embedded model one way per family (--all: every way), fine-tune, evaluate before and after, report', _p_demo, cmd_demo),
     'sparsify': ('weight-level sparsity (unstructured or N:M) by magnitude, random, Wanda or MaskPro', _p_sparsify, cmd_sparsify),
     'prune': ('structural (channel) pruning: random, magnitude, taylor, diff-pruning, reinit, wanda-diff', _p_prune, cmd_prune),
     'analyze': ('timestep-aware activation statistics and outlier features', _p_analyze, cmd_analyze),

@@ -53,8 +53,8 @@ def demo_variants()->dict:
     v['hybrid (channels 0.3, then maskpro 2:4)'] = HYBRID   # a pipeline: the demo fine-tunes between its stages
     return v
 
-DEMO_DEFAULT = ['dense', 'magnitude 2:4', 'maskpro 2:4', 'magnitude channels 0.3', 'diff-pruning channels 0.3',
-                'hybrid (channels 0.3, then maskpro 2:4)']   # one model per family, the papers' headline methods, the hybrid
+DEMO_DEFAULT = ['dense', 'magnitude 2:4', 'magnitude channels 0.3', 'diff-pruning channels 0.3',
+                'hybrid (channels 0.3, then maskpro 2:4)']   # one model per family, the paper's headline method, the hybrid
 _QUICK_MASKPRO = dict(steps=10, dataset_size=64, batch_size=16)   # quick: a smoke run of MaskPro
 HYBRID = [('channels', 'magnitude', dict(ratio=0.3)), ('weights', 'maskpro', dict(nm='2:4'))]   # the two-stage pipeline
 
@@ -67,7 +67,7 @@ def demo_options(method:str, # a registered method's name
     calib = CalibConfig(steps=256 if quick else 1024, seed=seed)
     return {'taylor': dict(calib_batches=1 if quick else 4), 'diff-pruning': dict(calib_images=2 if quick else 8),
             'wanda': dict(cfg=calib), 'wanda-diff': dict(cfg=calib),
-            'maskpro': dict(cfg=preset('standard', seed=seed, **(_QUICK_MASKPRO if quick else dict(steps=200))))}.get(method, {})
+            'maskpro': dict(cfg=preset('standard', seed=seed, **(_QUICK_MASKPRO if quick else dict(steps=100))))}.get(method, {})
 
 # %% ../nbs/10_report.ipynb #f0a0a013
 def oneshot_losses(data:ImageData, variants:dict, # calibration and probe images; label -> variant
@@ -171,12 +171,12 @@ def recovery(model, data:ImageData, milestones:list, ev, # a pruned folder; trai
     return rows
 
 # %% ../nbs/10_report.ipynb #4106d3e7
-DEMO_FINETUNE = dict(steps=300, batch_size=64, lr=5e-4, warmup=20, ema_decay=0.995, distill='output')
+DEMO_FINETUNE = dict(steps=120, batch_size=64, lr=5e-4, warmup=10, ema_decay=0.99, distill='output')   # a short recovery, to fit 20 minutes
 _QUICK_FINETUNE = dict(steps=6, batch_size=16, warmup=1)
 
 def _settings(quick:bool)->dict:
     "Evaluation settings: the full ones, or `quick` (fewer samples and steps, smaller probe)."
-    return dict(n_samples=32, steps=10, probe_size=512) if quick else dict(n_samples=256, steps=50, probe_size=PROBE_SIZE)
+    return dict(n_samples=32, steps=10, probe_size=512) if quick else dict(n_samples=256, steps=25, probe_size=2048)
 
 # %% ../nbs/10_report.ipynb #bddceb3a
 DEMO_COLUMNS = ['model', 'params', 'macs', 'sparsity', 'loss_before', 'fid_before', 'loss', 'loss_se', 'fid', 'confident', 'finetune_s']
@@ -200,7 +200,7 @@ def _demo_notes(s:dict, quick:bool, variants:dict, ft:dict, seconds:float)->str:
     notes = (f"Embedded tiny DDPM on the embedded digits, {'quick' if quick else 'full'} settings: loss on {s['probe_size']} fixed "
              f"held-out (x0, t, noise) triples; FID of {s['n_samples']} DDIM-{s['steps']} samples against the 1,000 held-out digits "
              f"(features of the embedded classifier); `confident` = share of samples the classifier puts at p >= 0.9. "
-             f"`_before`: one-shot, right after pruning; the other columns after {ft['steps']} fine-tuning steps (batch {ft['batch_size']}, "
+             f"`_before`: one-shot, right after pruning (for a pipeline, before its last fine-tune); the other columns after {ft['steps']} fine-tuning steps (batch {ft['batch_size']}, "
              f"masks held, output distillation from the dense model), `finetune_s` their seconds. {seconds:.0f} s in all.")
     if quick: notes += f' A smoke run: FID of {s["n_samples"]} samples is noisy, and {ft["steps"]} steps recover little.'
     if quick and 'maskpro 2:4' in variants:
