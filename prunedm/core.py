@@ -43,7 +43,7 @@ def check_range(name:str, # the parameter's name, as the caller wrote it
 def _available()->int:
     "Bytes of memory available now (MemAvailable on Linux, else the physical memory)."
     try:
-        for line in open('/proc/meminfo'):
+        for line in Path('/proc/meminfo').read_text().splitlines():   # read whole, closed at once
             if line.startswith('MemAvailable:'): return int(line.split()[1]) * 1024
     except OSError: pass
     return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
