@@ -200,8 +200,9 @@ def _demo_notes(s:dict, quick:bool, variants:dict, ft:dict, seconds:float)->str:
     notes = (f"Embedded tiny DDPM on the embedded digits, {'quick' if quick else 'full'} settings: loss on {s['probe_size']} fixed "
              f"held-out (x0, t, noise) triples; FID of {s['n_samples']} DDIM-{s['steps']} samples against the 1,000 held-out digits "
              f"(features of the embedded classifier); `confident` = share of samples the classifier puts at p >= 0.9. "
-             f"`_before`: one-shot, right after pruning (for a pipeline, before its last fine-tune); the other columns after {ft['steps']} fine-tuning steps (batch {ft['batch_size']}, "
-             f"masks held, output distillation from the dense model), `finetune_s` their seconds. {seconds:.0f} s in all.")
+             f"`_before`: one-shot, right after pruning (for a pipeline, before its last fine-tune); the other columns after "
+             f"{ft['steps']} fine-tuning steps (batch {ft['batch_size']}, masks held, output distillation from the dense model), "
+             f"`finetune_s` their seconds. {seconds:.0f} s in all.")
     if quick: notes += f' A smoke run: FID of {s["n_samples"]} samples is noisy, and {ft["steps"]} steps recover little.'
     if quick and 'maskpro 2:4' in variants:
         notes += (f" MaskPro takes only {_QUICK_MASKPRO['steps']} steps, too few to move logits that start "

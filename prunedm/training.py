@@ -127,7 +127,8 @@ def _accelerator(device):
 
 # %% ../nbs/04_training.ipynb #e5a86336
 def _check_teacher(teacher, unet, distill):
-    "A one-line error unless `teacher` can teach `unet`: the same images in and out, and for feature distillation the same blocks."
+    "A one-line error unless `teacher` can teach `unet` as `distill` asks: present, same images, same blocks for features."
+    check(distill is None or teacher is not None, f"distill={distill!r} needs a teacher: give the model it was pruned from")
     if teacher is None or distill is None: return
     io = lambda m: (m.config.in_channels, m.config.out_channels, m.config.sample_size)
     check(io(teacher) == io(unet), f"teacher: it maps {io(teacher)[0]}-channel images of size {io(teacher)[2]} and the student "
@@ -145,7 +146,6 @@ class Trainer:
                  device=None, progress:bool=True):
         self.cfg, self.scheduler, self.data, self.progress = cfg.check(), scheduler, data, progress
         check_range('ckpt_every', ckpt_every, 1, integer=True)
-        check(cfg.distill is None or teacher is not None, f"distill={cfg.distill!r} needs a teacher: give the model it was pruned from")
         _check_teacher(teacher, unet, cfg.distill)
         self.acc = _accelerator(device)
         self.dev = self.acc.device if self.acc else get_device(device)
