@@ -12,9 +12,10 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['MARKER', 'LEVELS', 'METHODS', 'PrunedmError', 'check', 'check_range', 'check_memory', 'get_device', 'seed_everything',
-           'evaluating', 'check_out', 'atomic_dir', 'save_json', 'load_json', 'fingerprint', 'save_checkpoint',
-           'load_checkpoint', 'optimizer_state', 'load_optimizer_state', 'parse_nm', 'check_sparsity', 'match_prefix',
-           'select_names', 'Method', 'register_method', 'method_names', 'get_method', 'check_options']
+           'evaluating', 'check_out', 'atomic_dir', 'resume_dir', 'save_json', 'load_json', 'fingerprint',
+           'save_checkpoint', 'load_checkpoint', 'optimizer_state', 'load_optimizer_state', 'parse_nm',
+           'check_sparsity', 'match_prefix', 'select_names', 'Method', 'register_method', 'method_names', 'get_method',
+           'check_options']
 
 # %% ../nbs/00_core.ipynb #43b2a5bd
 class PrunedmError(ValueError):
@@ -149,6 +150,21 @@ def atomic_dir(out, # the folder to create
         if old.exists(): shutil.rmtree(old)
     finally:
         if tmp.exists(): shutil.rmtree(tmp)
+
+# %% ../nbs/00_core.ipynb #7c699712
+def resume_dir(out:Path, # the output folder
+               resume:bool, # continue an interrupted run
+               kind:str, # the folder is `.NAME.KIND` beside `out`, e.g. 'finetune-ckpt'
+               marker:str, # the file an interrupted run leaves in it
+               left:str, missing:str, # what a run leaves there and what a resume misses, for the messages
+               finish:str='continue it' # what `resume` does
+              )->Path:
+    "The folder beside `out` where a resumable run keeps its state; refused if one exists without `resume`, or if `resume` finds none."
+    d = out.parent/f'.{out.name}.{kind}'
+    check(resume or not d.exists(), f"out={str(out)!r}: an interrupted run left {left} in {d}; pass resume=True to {finish}, "
+          "or remove that folder to start afresh")
+    check(not resume or (d/marker).is_file(), f"resume=True, but there is {missing} in {d} to {finish.split()[0]}")
+    return d
 
 # %% ../nbs/00_core.ipynb #e6ba0380
 def _jsonable(o):

@@ -21,7 +21,7 @@ from .sparsity import check_masks, load_masks, save_masks
 
 # %% auto #0
 __all__ = ['DISTILL', 'FINETUNE', 'EMBEDDED_RECIPE', 'lr_at', 'ddpm_batch', 'TrainConfig', 'BlockOutputs', 'feature_projections',
-           'Trainer', 'train_ddpm', 'write_log', 'tensorboard_logger', 'run_finetune']
+           'Trainer', 'set_dropout', 'train_ddpm', 'write_log', 'tensorboard_logger', 'run_finetune']
 
 # %% ../nbs/04_training.ipynb #d623cde1
 def lr_at(step:int, steps:int, lr:float, # the step, the run's length, the peak rate
@@ -72,6 +72,7 @@ class TrainConfig:
     distill:str|None=None # None, 'output' (match the teacher's noise prediction) or 'output+feature' (and its block outputs)
     output_weight:float=1.0 # weight of the output-distillation term
     feature_weight:float=1.0 # weight of the feature-distillation term
+    dropout:float|None=None # dropout in the UNet's resnet blocks while training (None: the model's own)
 
 # %% ../nbs/04_training.ipynb #d4e1a003
 DISTILL = (None, 'output', 'output+feature')
@@ -83,6 +84,7 @@ def check(self:TrainConfig)->TrainConfig:
     check_range('TrainConfig.warmup', self.warmup, 0, integer=True); check_range('TrainConfig.lr', self.lr, 1e-12)
     check(self.amp in (None, 'bf16'), f"amp={self.amp!r}: use None (fp32) or 'bf16'")
     check(self.distill in DISTILL, f"distill={self.distill!r}: use None, 'output' or 'output+feature'")
+    if self.dropout is not None: check_range('TrainConfig.dropout', self.dropout, 0, 0.99)
     check(self.batch_size % self.accumulate == 0, f"TrainConfig.batch_size={self.batch_size} is not a multiple of "
           f"TrainConfig.accumulate={self.accumulate}")
     return self
@@ -153,10 +155,20 @@ class Trainer:
         check(cfg.batch_size % (self.world * cfg.accumulate) == 0, f"TrainConfig.batch_size={cfg.batch_size} is not a multiple of "
               f"{self.world} processes x {cfg.accumulate} accumulation steps")
         self.unet, self.teacher = unet.to(self.dev).train(), teacher.to(self.dev).eval() if teacher is not None else None
+        if cfg.dropout is not None: set_dropout(self.unet, cfg.dropout)
         self.masks = {k: m.to(self.dev) for k, m in (masks or {}).items()}; check_masks(self.masks, unet)
         self.ckpt = Path(ckpt_dir)/'state.safetensors' if ckpt_dir is not None else None
         self.ckpt_every, self.history, self.writer = ckpt_every, [], None   # writer: a TensorBoard SummaryWriter, set by the caller
         self._setup()
+
+# %% ../nbs/04_training.ipynb #8c92c621
+def set_dropout(unet, p:float):
+    "Set the dropout rate of `unet`'s resnet blocks to `p` (what its config's `dropout` sets), and record it in the config."
+    from diffusers.models.resnet import ResnetBlock2D
+    for m in unet.modules():
+        if isinstance(m, ResnetBlock2D): m.dropout.p = p
+    unet.register_to_config(dropout=p)
+    return unet
 
 # %% ../nbs/04_training.ipynb #d4e1a009
 class _Student(nn.Module):
@@ -293,12 +305,8 @@ def _finetune_cfg(teacher, distill, settings:dict)->TrainConfig:
 
 # %% ../nbs/04_training.ipynb #d4e2a003
 def _ckpt_dir(out:Path, resume:bool)->Path:
-    "The checkpoint folder of a run into `out`: refused if one exists and `resume` is not set, or if `resume` has none."
-    ckpt = out.parent/f'.{out.name}.finetune-ckpt'
-    check(resume or not ckpt.exists(), f"out={str(out)!r}: an interrupted run left its checkpoint in {ckpt}; pass resume=True to continue it, "
-          "or remove that folder to start afresh")
-    check(not resume or (ckpt/'state.safetensors').is_file(), f"resume=True, but there is no checkpoint in {ckpt} to continue")
-    return ckpt
+    "The checkpoint folder of a run into `out` (see `resume_dir`)."
+    return resume_dir(out, resume, 'finetune-ckpt', 'state.safetensors', 'its checkpoint', 'no checkpoint')
 
 # %% ../nbs/04_training.ipynb #8c4e7ac1
 def write_log(history:list[dict], path):

@@ -1,6 +1,6 @@
 """Write README.md from nbs/index.ipynb without Quarto (nbdev_readme needs it), or check that it is in step.
 
-Markdown cells are copied; code cells (except `#| hide` ones) become Python blocks, their text outputs plain blocks.
+Markdown cells are copied (image links made relative to the repository root); code cells (except `#| hide` ones) become Python blocks, their text outputs plain blocks.
 Usage: python tools/readme.py [--check]
 """
 import json, sys
@@ -25,7 +25,7 @@ def render(nb_path=root/'nbs'/'index.ipynb'):
     parts = ['<!-- Generated from nbs/index.ipynb by tools/readme.py: edit the notebook, then run `python tools/readme.py` -->']
     for c in nb['cells']:
         src = _src(c)
-        if c['cell_type'] == 'markdown': parts.append(src.strip()); continue
+        if c['cell_type'] == 'markdown': parts.append(src.strip().replace('](images/', '](nbs/images/')); continue   # images beside the notebook
         lines = src.splitlines()
         if any(l.replace(' ', '') == '#|hide' for l in lines): continue
         code = '\n'.join(l for l in lines if not l.startswith('#|')).strip()
