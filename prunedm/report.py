@@ -250,7 +250,7 @@ def _command()->str:
 
 def _plots(rows:list[dict], out:Path)->dict:
     "FID against MACs, loss against sparsity, latency: PNGs in `out` for the numbers the rows have."
-    import matplotlib; import matplotlib.pyplot as plt
+    import matplotlib, matplotlib.ticker; import matplotlib.pyplot as plt
     spec = [('fid_vs_macs.png', 'macs', 'fid', 'MACs per image', 'FID'), ('loss_vs_sparsity.png', 'sparsity', 'loss', 'sparsity', 'held-out loss')]
     made = {}
     for name, xk, yk, xl, yl in spec:
@@ -258,6 +258,7 @@ def _plots(rows:list[dict], out:Path)->dict:
         if len(pts) < 2: continue
         fig, ax = plt.subplots(figsize=(5.5, 3.6))
         for x, y, m in pts: ax.scatter(x, y, s=18); ax.annotate(m, (x, y), fontsize=7, xytext=(3, 3), textcoords='offset points')
+        if xk == 'macs': ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _si(v)))
         ax.set(xlabel=xl, ylabel=yl); ax.grid(alpha=0.3); fig.savefig(out/name, dpi=110, bbox_inches='tight'); plt.close(fig); made[yl + ' vs ' + xl] = name
     lat = [(r['model'], r['latency_ms']) for r in rows if r.get('latency_ms') is not None]
     if lat:
