@@ -173,6 +173,7 @@ def run_sample(model, # a model spec for `load_model`
     check_memory(2 * n * C * S * S, f'n={n}')   # the npz, twice while it is assembled
     acc = _accelerator(device); rank, world = (acc.process_index, acc.num_processes) if acc else (0, 1)
     ident = dict(model=str(model), weights=fingerprint(unet.state_dict()), n=n, sampler=sampler, steps=steps, eta=eta, skip=skip, seed=seed)
+    if acc: acc.wait_for_everyone()   # every process has checked the work folder before the first creates it
     if rank == 0: _start(work, ident, resume)
     if acc: acc.wait_for_everyone()
     t0, done = time.time(), {int(f.stem) for f in (work/'images').glob('*.png')}
