@@ -50,10 +50,10 @@ def main():
         if out.returncode: sys.exit(out.stderr)
         res[kind] = json.loads(out.stdout.strip().splitlines()[-1])
     p = res['inference']['params']
-    print(f"{a.model}, {p/1e6:.2f}M parameters, batch {a.batch_size}, {a.device}: peak memory of one step above the loaded model")
+    print(f"{a.model}, {p/1e6:.2f}M parameters, batch {a.batch_size}, {a.device}: peak memory of one step above the loaded model\n")
     print('| step | peak MB | vs dense inference |\n|---|---|---|')
     for k, name in (('inference', 'dense inference (no grad)'), ('maskpro', 'MaskPro step (sample, forward, logit update)'), ('finetune', 'dense fine-tuning step (AdamW)')):
         print(f"| {name} | {res[k]['peak']/2**20:.0f} | {res[k]['peak']/res['inference']['peak']:.2f}x |")
-    print(f"MaskPro / fine-tuning: {res['maskpro']['peak']/res['finetune']['peak']:.2f}x")
+    print(f"\nMaskPro / fine-tuning: {res['maskpro']['peak']/res['finetune']['peak']:.2f}x")
 
 if __name__ == '__main__': main()

@@ -161,7 +161,7 @@ def channel_norms(self:ActivationStats, cfg:CalibConfig, T:int=1000)->dict[str, 
 # %% ../nbs/07_activations.ipynb #b59144d2
 @torch.no_grad()
 def calibrate(unet, scheduler, data:ImageData, # the model, its noise schedule, calibration images
-              cfg:CalibConfig|None=None, # which samples (default: `CalibConfig()`)
+              cfg:CalibConfig|None=None, # which samples (default: CalibConfig())
               layers:dict|None=None, # name -> layer to hook (default: every Conv2d and Linear)
               progress:bool=True)->ActivationStats:
     "Activation statistics of `layers` of `unet` over the calibration samples of `cfg`."
@@ -243,16 +243,17 @@ def analysis(stats:ActivationStats, # calibrated statistics
                 premise_layers=sum(r['premise'] for r in rows), n_layers=len(rows), bucket_edges=stats.cfg.bucket_edges(T).tolist())
 
 # %% ../nbs/07_activations.ipynb #a7a0a001
-def run_analyze(model, # a model spec for `load_model`
+def run_analyze(model, # a model spec for load_model
                 out, # the folder to write
                 data='embedded', # calibration images
                 cfg:CalibConfig|None=None, k:float=OUTLIER_K, # calibration; the outlier threshold
                 device=None, overwrite:bool=False, progress:bool=True)->dict:
     "Calibrate `model`, then write stats.safetensors, analysis.json and wanda_analysis.png to `out`; returns the analysis."
     from safetensors.torch import save_file
-    out = check_out(out, overwrite)
+    out = check_out(out, overwrite, dict(model=model, data=data))
     check_range('k', k, 0)
     unet, sched = load_model(model, device) if isinstance(model, (str, Path)) else model
+    check_finite(unet, f'model={str(model)!r}' if isinstance(model, (str, Path)) else 'the model', 'its scores would be NaN')
     T = sched.config.num_train_timesteps
     stats = calibrate(unet, sched, load_data(data, like=unet), cfg, progress=progress)
     res = analysis(stats, k, T)
@@ -283,8 +284,8 @@ def _grouped(layers:dict)->list[str]:
 # %% ../nbs/07_activations.ipynb #a7a0a002
 def wanda_sparsify(unet, scheduler, data:ImageData, # the model (masked in place), its noise schedule, calibration images
                    sparsity:float|None=None, nm=None, # exactly one: unstructured fraction (per output row), or N:M pattern
-                   cfg:CalibConfig|None=None, # calibration (default: `CalibConfig()`)
-                   targets=None, protect=(), # see `prunable_layers`
+                   cfg:CalibConfig|None=None, # calibration (default: CalibConfig())
+                   targets=None, protect=(), # see prunable_layers
                    sequential:bool=False, # calibrate each block on the outputs of the already-pruned blocks before it
                    progress:bool=True)->tuple[dict, list, dict]:
     "Mask `unet` in place by Wanda scores; returns `(masks, skipped, info)`."

@@ -4,13 +4,13 @@
 
 # %% ../nbs/90_cli.ipynb #bf638930
 from __future__ import annotations
-import argparse, os, re, sys, warnings
+import argparse, os, re, signal, sys, warnings
 from pathlib import Path
 
 from .core import PrunedmError, check
 
 # %% auto #0
-__all__ = ['COUNT', 'SIZE', 'FRACTION', 'COMMANDS', 'cmd_sparsify', 'cmd_prune', 'cmd_analyze', 'cmd_extract_masks',
+__all__ = ['COUNT', 'SIZE', 'FRACTION', 'SEED', 'COMMANDS', 'cmd_sparsify', 'cmd_prune', 'cmd_analyze', 'cmd_extract_masks',
            'cmd_maskpro', 'cmd_finetune', 'cmd_evaluate', 'cmd_compare', 'cmd_sample', 'cmd_fid', 'cmd_demo', 'parser',
            'main']
 
@@ -38,17 +38,21 @@ def _num(kind, lo=None, hi=None, lo_open=False, hi_open=False):
     return f
 
 COUNT, SIZE, FRACTION = _num(int, 1), _num(int, 0), _num(float, 0, 1, hi_open=True)
+SEED = _num(int, 0, 2 ** 63 - 1)   # every generator prunedm seeds takes this range (core's SEED_MAX)
 
 # %% ../nbs/90_cli.ipynb #c0a0a002
 def _add_out(p, default=None):
     p.add_argument('--out', required=default is None, default=default, help='folder to write (must not exist)')
     p.add_argument('--overwrite', action='store_true', help='replace --out if it is an earlier prunedm output')
 
+def _add_check(p):
+    p.add_argument('--check', action='store_true', help='check every input and exit (before `accelerate launch`)')
+
 def _add_common(p, data='embedded', data_help="images: 'embedded', 'cifar10:PATH' or an image folder"):
     p.add_argument('--model', default='embedded', help="'embedded', a diffusers model folder, a hub id or arch:NAME")
     if data != 'none': p.add_argument('--data', default=data, help=data_help)
     p.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda when available)")
-    p.add_argument('--seed', type=SIZE, default=0, help='seeds every random draw of the command')
+    p.add_argument('--seed', type=SEED, default=0, help='seeds every random draw of the command (0 to 2^63 - 1)')
 
 def _add_calib(p):
     from prunedm.activations import ACTIVATION_STRATEGIES, TIME_STRATEGIES
@@ -77,9 +81,10 @@ _ALIASES = {'sampler': 'scheduler', 'CalibConfig.steps': 'calib-steps', 'CalibCo
 def _flags(msg:str)->str:
     "Rewrite the library's `name=value` (a parameter, by convention) into the flag `--name value`, on one line."
     flag = lambda name: '--' + (_ALIASES.get(name) or name.split('.')[-1]).replace('_', '-')
-    msg = re.sub(r'(?<![\w.-])([A-Za-z_][\w.]*)=True\b', lambda m: flag(m[1]), ' '.join(msg.split()))   # a switch: --overwrite
+    name = r'(?<![\w.-])(?![A-Z][A-Z0-9_]*=)([A-Za-z_][\w.]*)'   # a parameter; HF_HUB_OFFLINE=1 (a variable) stays
+    msg = re.sub(name + r'=True\b', lambda m: flag(m[1]), ' '.join(msg.split()))   # a switch: --overwrite
     msg = msg.replace('takes no option cfg', 'takes no calibration options (--calib-steps ...)')
-    return re.sub(r'(?<![\w.-])([A-Za-z_][\w.]*)=(?=\S)', lambda m: flag(m[1]) + ' ', msg)
+    return re.sub(name + r'=(?=\S)', lambda m: flag(m[1]) + ' ', msg)
 
 # %% ../nbs/90_cli.ipynb #988c7aa9
 def cmd_sparsify(a):
@@ -89,8 +94,9 @@ def cmd_sparsify(a):
     opts = dict(cfg=_calib(a), **_given(a, 'sequential'))
     s = run_sparsify(a.model, a.method, a.out, a.sparsity, a.nm, a.data, a.targets, a.protect or (), a.scope, a.seed, a.device,
                      a.overwrite, **{k: v for k, v in opts.items() if v is not None})
-    print(f"sparsity {s['sparsity']:.3f} over {s['n_layers']} layers" +
-          (f", {s['nm']} compliance {s['nm_compliance']:.3f}" if s.get('nm') else '') + f" -> {a.out}")
+    nm = f", {s['nm']} compliance {s['nm_compliance']:.3f}" if s.get('nm') else ''
+    skipped = f"; {len(s['skipped'])} layers skipped, left dense ({s['skipped'][0]['reason']}, ...)" if s['skipped'] else ''
+    print(f"sparsity {s['sparsity']:.3f} over {s['n_layers']} layers{nm}{skipped} -> {a.out}")
 
 def _p_sparsify(p):
     from prunedm.core import method_names
@@ -214,8 +220,10 @@ def cmd_finetune(a):
     settings = dict(steps=a.steps, batch_size=a.batch_size, lr=a.lr, warmup=a.warmup, ema_decay=a.ema_decay, accumulate=a.accumulate,
                     dropout=a.dropout, seed=a.seed)
     s = run_finetune(a.model, a.out, a.data, None if a.teacher == 'none' else a.teacher, None if a.distill == 'none' else a.distill,
-                     a.resume, a.ckpt_every, a.tensorboard, a.device, a.overwrite, amp=None if a.amp == 'fp32' else a.amp, **settings)
+                     a.resume, a.ckpt_every, a.tensorboard, a.device, a.overwrite,
+                     amp=None if a.amp == 'fp32' else a.amp, check_only=a.check, **settings)
     if int(os.environ.get('RANK', '0')): return   # data-parallel: the first process reports
+    if a.check: return print(f"inputs checked: {a.model} can be fine-tuned into {a.out} (nothing was run)")
     print(f"{s['config']['steps']} steps ({s['steps_run']} run, {s['processes']} process(es)) in {s['seconds']:.0f} s, distill "
           f"{s['config']['distill']}, training loss {s['loss_first']:.4f} -> {s['loss_last']:.4f} -> {a.out}")
 
@@ -235,7 +243,7 @@ def _p_finetune(p):
     p.add_argument('--resume', action='store_true', help='continue the interrupted run into the same --out from its checkpoint')
     p.add_argument('--ckpt-every', type=COUNT, default=100, help='steps between resumable checkpoints')
     p.add_argument('--tensorboard', metavar='DIR', help='also log the loss, its parts and the lr to TensorBoard in DIR (needs tensorboard)')
-    _add_out(p)
+    _add_check(p); _add_out(p)
 
 # %% ../nbs/90_cli.ipynb #4106d3e7
 def cmd_evaluate(a):
@@ -266,7 +274,7 @@ def _p_compare(p):
     p.add_argument('--n-samples', type=_num(int, 2), default=256, help='DDIM samples per model for FID and KID')
     p.add_argument('--steps', type=_num(int, 1, 1000), default=50, help='DDIM steps')
     p.add_argument('--probe-size', type=_num(int, 2), default=4096, help='fixed (x0, t, noise) triples for the loss')
-    p.add_argument('--seed', type=SIZE, default=0, help='seeds the probe set and the samples')
+    p.add_argument('--seed', type=SEED, default=0, help='seeds the probe set and the samples (0 to 2^63 - 1)')
     p.add_argument('--speed-only', action='store_true', help='sizes, latency and memory only: no loss, FID or samples')
     p.add_argument('--batch-size', type=COUNT, default=16, help='images per timed forward pass')
     p.add_argument('--repeats', type=COUNT, default=15, help='timed rounds (each runs every model once)')
@@ -278,8 +286,10 @@ def _p_compare(p):
 def cmd_sample(a):
     "Draw images: images/*.png, samples.npz, grid.png, summary.json."
     from prunedm.sampling import run_sample
-    s = run_sample(a.model, a.out, a.n, a.scheduler, a.steps, a.eta, a.skip, a.batch_size, a.seed, a.resume, a.device, a.overwrite)
+    s = run_sample(a.model, a.out, a.n, a.scheduler, a.steps, a.eta, a.skip, a.batch_size, a.seed, a.resume, a.device,
+                   a.overwrite, check_only=a.check)
     if int(os.environ.get('RANK', '0')): return   # data-parallel: the first process reports
+    if a.check: return print(f"inputs checked: {a.n} images of {a.model} can be drawn into {a.out} (nothing was run)")
     print(f"{s['n']} images ({s['drawn']} drawn now, {s['processes']} process(es)), {s['sampler']}-{s['steps']} {s['skip']} eta {s['eta']:g}, "
           f"in {s['seconds']:.0f} s -> {a.out}")
 
@@ -293,7 +303,7 @@ def _p_sample(p):
     p.add_argument('--skip', choices=SPACINGS, default='quad', help="timestep spacing: DDIM's uniform or quadratic (the papers' CIFAR-10 FIDs)")
     p.add_argument('--batch-size', type=COUNT, default=64, help='images per forward pass (the images do not depend on it)')
     p.add_argument('--resume', action='store_true', help='finish an interrupted run into the same --out, keeping its images')
-    _add_out(p)
+    _add_check(p); _add_out(p)
 
 # %% ../nbs/90_cli.ipynb #7dd53c5d
 def cmd_fid(a):
@@ -331,7 +341,7 @@ def _p_demo(p):
     p.add_argument('--quick', action='store_true', help='a smoke run of every method: fewer samples, steps, calibration and fine-tuning (about 3 minutes on two CPU cores)')
     p.add_argument('--all', action='store_true', help='every method in the full demo, not only one per family (about three times as long)')
     p.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda when available)")
-    p.add_argument('--seed', type=SIZE, default=0, help='seeds calibration, MaskPro and the samples')
+    p.add_argument('--seed', type=SEED, default=0, help='seeds calibration, MaskPro and the samples (0 to 2^63 - 1)')
     _add_out(p, default='prunedm_demo')
 
 # %% ../nbs/90_cli.ipynb #b8842676
@@ -358,23 +368,41 @@ def parser(command:str|None=None)->argparse.ArgumentParser:
         if command in (None, name): build(q)
     return p
 
+class _Terminated(KeyboardInterrupt):
+    "SIGTERM (what schedulers send), handled as Ctrl-C is: the temporary folders go, nothing is written."
+
+def _terminate(signum, frame): raise _Terminated()
+
 def _run(a):
-    "Run the command; warnings printed only if it succeeds; user mistakes as one line, exit 2."
+    "Run the command; warnings printed only if it succeeds; user mistakes and failed writes as one line, exit 2."
+    from prunedm.core import write_failure
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('default'); a.func(a)
         for w in caught: warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    except PrunedmError as e: print(f'prunedm: error: {_flags(str(e))}', file=sys.stderr); sys.exit(2)
-    except (MemoryError, RuntimeError) as e:
-        if not isinstance(e, MemoryError) and 'allocate' not in str(e): raise
-        print('prunedm: error: out of memory: use smaller counts or batch sizes', file=sys.stderr); sys.exit(2)
-    except KeyboardInterrupt: print('prunedm: interrupted; nothing was written to --out', file=sys.stderr); sys.exit(130)
+    except PrunedmError as e: _fail(_flags(str(e)))
+    except KeyboardInterrupt as e:
+        print('prunedm: interrupted; nothing was written to --out', file=sys.stderr)
+        sys.exit(143 if isinstance(e, _Terminated) else 130)
+    except Exception as e:
+        if isinstance(e, MemoryError) or isinstance(e, RuntimeError) and 'allocate' in str(e):
+            _fail('out of memory: use smaller counts or batch sizes')
+        if write_failure(e) is None: raise
+        _fail(f"cannot write {getattr(e, 'filename', None) or 'the output'}: {write_failure(e)}; nothing was written")
+
+def _fail(msg:str):
+    print(f'prunedm: error: {msg}', file=sys.stderr); sys.exit(2)
 
 def main(argv=None):
     "Run the `prunedm` command line."
     argv = sys.argv[1:] if argv is None else [str(v) for v in argv]
     command = next((v for v in argv if not v.startswith('-')), None)
-    _run(parser(command if command in COMMANDS else 'none').parse_args(argv))
+    a = parser(command if command in COMMANDS else 'none').parse_args(argv)
+    try: old = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError: old = None   # not the main thread: TERM keeps its handler
+    try: _run(a)
+    finally:
+        if old is not None: signal.signal(signal.SIGTERM, old)
 
 # %% ../nbs/90_cli.ipynb #c0a0c004
 #| eval: false

@@ -4,18 +4,18 @@
 
 # %% ../nbs/00_core.ipynb #85a72f54
 from __future__ import annotations
-import dataclasses, hashlib, json, os, random, re, shutil, tempfile, time
+import dataclasses, errno, hashlib, json, os, random, re, shutil, sys, tempfile, time
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['MARKER', 'LEVELS', 'METHODS', 'PrunedmError', 'check', 'check_range', 'check_memory', 'get_device', 'seed_everything',
-           'evaluating', 'check_out', 'atomic_dir', 'resume_dir', 'save_json', 'load_json', 'fingerprint',
-           'save_checkpoint', 'load_checkpoint', 'optimizer_state', 'load_optimizer_state', 'parse_nm',
-           'check_sparsity', 'match_prefix', 'select_names', 'Method', 'register_method', 'method_names', 'get_method',
-           'check_options']
+__all__ = ['SEED_MAX', 'MARKER', 'LEVELS', 'METHODS', 'PrunedmError', 'check', 'check_range', 'check_memory', 'get_device',
+           'check_seed', 'seed_everything', 'evaluating', 'check_out', 'write_failure', 'note', 'writing', 'atomic_dir',
+           'resume_dir', 'save_json', 'load_json', 'load_state', 'fingerprint', 'save_checkpoint', 'load_checkpoint',
+           'optimizer_state', 'load_optimizer_state', 'parse_nm', 'check_sparsity', 'match_prefix', 'select_names',
+           'Method', 'register_method', 'method_names', 'get_method', 'check_options']
 
 # %% ../nbs/00_core.ipynb #43b2a5bd
 class PrunedmError(ValueError):
@@ -50,10 +50,11 @@ def _available()->int:
     return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
 
 # %% ../nbs/00_core.ipynb #a955aabb
-def check_memory(nbytes:float, what:str):
+def check_memory(nbytes:float, what:str, fix:str='use a smaller count'):
     "A one-line error if `nbytes` exceed the memory available now; `what` names the count, e.g. 'n_samples=10000000'."
     avail = _available()
-    check(nbytes < avail, f"{what} needs {nbytes / 2**30:.1f} GiB of memory, more than the {avail / 2**30:.1f} GiB available: use a smaller count")
+    check(nbytes < avail, f"{what} needs {nbytes / 2**30:.1f} GiB of memory, more than the {avail / 2**30:.1f} GiB available: "
+          f"{fix}")
 
 # %% ../nbs/00_core.ipynb #591f1274
 def get_device(device:str|None=None # 'cpu', 'cuda', 'cuda:1'; None picks CUDA when present
@@ -67,10 +68,16 @@ def get_device(device:str|None=None # 'cpu', 'cuda', 'cuda:1'; None picks CUDA w
     return dev
 
 # %% ../nbs/00_core.ipynb #566b161f
+SEED_MAX = 2 ** 63 - 1   # the largest seed: every generator prunedm seeds takes 0 ... SEED_MAX
+
+def check_seed(seed, name:str='seed')->int:
+    "Return `seed` if it is a whole number in [0, `SEED_MAX`], else a one-line `PrunedmError`."
+    return check_range(name, seed, 0, SEED_MAX, integer=True)
+
 def seed_everything(seed:int=0):
     "Seed Python, NumPy and torch (CPU and CUDA)."
     import torch
-    random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
+    seed = check_seed(seed); random.seed(seed); np.random.seed(seed % 2 ** 32); torch.manual_seed(seed)
 
 # %% ../nbs/00_core.ipynb #a1c0a006
 @contextmanager
@@ -100,49 +107,136 @@ def _writable_parent(out:Path):
     try: fd, f = tempfile.mkstemp(dir=p, prefix='.prunedm-probe'); os.close(fd); os.unlink(f)   # a real write: os.access trusts root
     except OSError: raise PrunedmError(f"out={str(out)!r} cannot be written: no permission to write in {p}")
 
+# %% ../nbs/00_core.ipynb #699dce30
+def _check_inputs(out:Path, inputs:dict):
+    "Refuse an `out` that is, holds or lies inside one of the `inputs` that is a local path."
+    for name, spec in inputs.items():
+        if not isinstance(spec, (str, os.PathLike)): continue   # a model object, not a path
+        s = str(spec)[8:] if str(spec).startswith('cifar10:') else str(spec)
+        if s in ('', 'embedded') or s.startswith('arch:'): continue   # not a path
+        p = Path(s).expanduser()
+        try:
+            if not p.exists(): continue
+        except OSError: continue   # not a path this system can have
+        p = p.resolve()   # a folder may neither be, hold nor lie around `out`; a file may not lie in it
+        check(not (out == p or p.is_dir() and out.is_relative_to(p) or p.is_relative_to(out)),
+              f"out={str(out)!r} {'is' if out == p else 'lies inside' if out.is_relative_to(p) else 'holds'} {name}={str(spec)!r}: "
+              "writing there would replace the input; choose another folder")
+
 # %% ../nbs/00_core.ipynb #a1c0a008
 def check_out(out, # the output folder
-              overwrite:bool=False # replace it if it is an earlier prunedm output
+              overwrite:bool=False, # replace it if it is an earlier prunedm output
+              inputs:dict|None=None # parameter name -> an input (path or spec) out may not be, hold or lie in
              )->Path:
     "Check, before any work, that `out` can be written: a new folder, or with `overwrite` an earlier prunedm output."
     check(str(out).strip() != '', "out='' is empty: name the folder to write")
     out = Path(out).expanduser().resolve()
     why = _forbidden(out)
     check(why is None, f"out={str(out)!r} is {why}: name a new folder for the results")
+    _check_inputs(out, inputs or {})
     if out.exists():
         check(out.is_dir(), f"out={str(out)!r} is a file, not a folder")
         check(overwrite, f"out={str(out)!r} exists: choose another folder or pass overwrite=True")
         check((out/MARKER).is_file(), f"out={str(out)!r} holds files prunedm did not write: overwrite replaces only an earlier prunedm output")
+        _check_ours(out)
     _writable_parent(out)
     return out
 
 # %% ../nbs/00_core.ipynb #a1c0a010
+def _manifest(d:Path)->list[str]|None:
+    "The files prunedm recorded writing into the folder `d` (its marker's list), or None without a list."
+    try: files = json.loads((d/MARKER).read_text()).get('files')
+    except (OSError, ValueError, AttributeError): return None
+    return files if isinstance(files, list) else None
+
+def _extra(d:Path, files:list[str])->list[str]:
+    "Entries under `d` that are neither its marker nor a recorded file nor a folder holding one."
+    keep = {MARKER, *files} | {str(Path(f).parents[i]) for f in files for i in range(len(Path(f).parents) - 1)}
+    return sorted(str(p.relative_to(d)) for p in d.rglob('*') if str(p.relative_to(d)) not in keep)
+
+def _check_ours(out:Path):
+    "Refuse to overwrite `out` unless every file in it is one its marker records prunedm writing."
+    files = _manifest(out)
+    check(files is not None, f"out={str(out)!r} was written without a list of its files (an older prunedm): "
+          "remove it yourself, or choose another folder")
+    extra = _extra(out, files)
+    shown = ', '.join(extra[:3]) + (', ...' if len(extra) > 3 else '')
+    check(not extra, f"out={str(out)!r} holds files prunedm did not write ({shown}): move them out, or choose another folder")
+
+#| export
 def _alive(pid:int)->bool:
     try: os.kill(pid, 0); return True
     except ProcessLookupError: return False
     except PermissionError: return True
 
 # %% ../nbs/00_core.ipynb #c19d683b
-def _clean_partials(out:Path):
-    "Remove stale temporary folders of earlier runs into `out` (ours, and of processes that have ended)."
+def _clean_partials(out:Path)->list[Path]:
+    "Remove stale temporary folders beside `out` whose marker lists all they hold; return the stale ones left."
+    left = []
     for p in out.parent.glob(f'.{out.name}.*.partial'):
         try: pid = json.loads((p/MARKER).read_text())['pid']
         except Exception: continue   # no marker: not ours, left alone
-        if not _alive(pid): shutil.rmtree(p, ignore_errors=True)
+        if _alive(pid): continue   # a run in progress
+        files = _manifest(p)
+        if files is not None and not _extra(p, files): shutil.rmtree(p, ignore_errors=True)
+        else: left.append(p)
+    return left
+
+# %% ../nbs/00_core.ipynb #8c3ea1f7
+_WRITE_ERRORS = {errno.ENOSPC: 'no space is left on the device', errno.EDQUOT: 'the disk quota is exceeded',
+                 errno.EROFS: 'the filesystem is read-only', errno.EFBIG: 'the file is too large for the filesystem'}
+
+def write_failure(e:BaseException, depth:int=3)->str|None:
+    "What went wrong, in words, when `e` is a failed write (no space, quota, read-only); None for any other error."
+    if isinstance(e, OSError) and e.errno in _WRITE_ERRORS: return _WRITE_ERRORS[e.errno]
+    code = re.search(r'(?:os error |code: )(\d+)', str(e))   # safetensors' SafetensorError carries the OS error in its text
+    if type(e).__name__ == 'SafetensorError' and code and int(code[1]) in _WRITE_ERRORS:
+        return _WRITE_ERRORS[int(code[1])]
+    cause = e.__cause__ or e.__context__
+    return write_failure(cause, depth - 1) if cause is not None and depth > 0 else None
+
+def note(msg:str):
+    "Tell the user something worth knowing that is not an error: one line on stderr."
+    print(f'prunedm: note: {msg}', file=sys.stderr)
+
+# %% ../nbs/00_core.ipynb #725e8635
+@contextmanager
+def writing(where, # the folder (or file) being written, named when the error has no file name
+            out=None, # the output folder, said to hold nothing of the run
+            resume=None # the work folder a rerun with resume=True continues from
+           ):
+    "Turn a failed write in the block (no space, quota, read-only) into a one-line `PrunedmError` naming the file."
+    try: yield
+    except Exception as e:
+        why = write_failure(e)
+        if why is None: raise
+        r = Path(resume) if resume is not None else None
+        if r is not None and r.is_dir() and all(p.is_dir() or p.name == MARKER for p in r.rglob('*')):
+            shutil.rmtree(r)   # nothing to resume: ours, gone
+        resume = r if r is not None and r.exists() else None
+        tail = (f"the run's state is kept in {resume}: free some space, then rerun with resume=True" if resume is not None else
+                f"nothing was written to out={str(out)!r}" if out is not None else 'nothing was written')
+        raise PrunedmError(f"cannot write {getattr(e, 'filename', None) or where}: {why}; {tail}") from None
 
 # %% ../nbs/00_core.ipynb #19773332
 @contextmanager
 def atomic_dir(out, # the folder to create
-               overwrite:bool=False # replace `out` if it is an earlier prunedm output
+               overwrite:bool=False, # replace out if it is an earlier prunedm output
+               resume=None # the work folder a rerun with resume=True continues from, named if a write fails
               ):
     "Yield a temporary folder that becomes `out` only if the block completes."
     out = check_out(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _clean_partials(out)
+    for p in _clean_partials(out):
+        note(f"{p} is left by an interrupted run; it may hold files prunedm did not write, so remove it yourself")
     tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.', suffix='.partial', dir=out.parent))
-    (tmp/MARKER).write_text(json.dumps(dict(pid=os.getpid(), created=time.time())) + '\n')
+    marker = dict(pid=os.getpid(), created=time.time())
     try:
-        yield tmp
+        with writing(tmp, out, resume):
+            (tmp/MARKER).write_text(json.dumps(marker) + '\n')
+            yield tmp
+            files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob('*') if p != tmp/MARKER)   # what overwrite may replace
+            (tmp/MARKER).write_text(json.dumps(dict(marker, files=files)) + '\n')
         check_out(out, overwrite)   # nobody else wrote there meanwhile
         old = out.parent/f'.{out.name}.{tmp.name.split(".")[-2]}.old.partial'
         if out.exists(): out.rename(old)
@@ -154,10 +248,10 @@ def atomic_dir(out, # the folder to create
 # %% ../nbs/00_core.ipynb #7c699712
 def resume_dir(out:Path, # the output folder
                resume:bool, # continue an interrupted run
-               kind:str, # the folder is `.NAME.KIND` beside `out`, e.g. 'finetune-ckpt'
+               kind:str, # the folder is .NAME.KIND beside out, e.g. 'finetune-ckpt'
                marker:str, # the file an interrupted run leaves in it
                left:str, missing:str, # what a run leaves there and what a resume misses, for the messages
-               finish:str='continue it' # what `resume` does
+               finish:str='continue it' # what resume does
               )->Path:
     "The folder beside `out` where a resumable run keeps its state; refused if one exists without `resume`, or if `resume` finds none."
     d = out.parent/f'.{out.name}.{kind}'
@@ -177,13 +271,23 @@ def _jsonable(o):
 
 # %% ../nbs/00_core.ipynb #ac7c3384
 def save_json(obj, path):
-    "Write `obj` to `path` as indented JSON."
-    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + '\n')
+    "Write `obj` to `path` as indented JSON, atomically: a kill or a full disk leaves the old file or none, never half."
+    path = Path(path); tmp = path.with_name(path.name + '.tmp')
+    try: tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + '\n'); os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
 
 # %% ../nbs/00_core.ipynb #71090843
 def load_json(path):
     "Read a JSON file."
     return json.loads(Path(path).read_text())
+
+def load_state(path, # a JSON file a resumable run keeps its state in
+               fix:str # what to do when it cannot be read, e.g. 'remove that folder to start afresh'
+              ):
+    "Read a resumable run's JSON state; a one-line error naming the file when it is missing, cut short or not JSON."
+    try: return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise PrunedmError(f"the saved state {path} cannot be read ({type(e).__name__}): {fix}") from None
 
 # %% ../nbs/00_core.ipynb #a1c0a030
 def fingerprint(tensors:dict)->str:
@@ -199,15 +303,17 @@ def fingerprint(tensors:dict)->str:
 # %% ../nbs/00_core.ipynb #a1c0a016
 def save_checkpoint(path, # the checkpoint file (safetensors)
                     tensors:dict, # name -> tensor
-                    meta:dict # JSON-able state, including the run's `identity`
+                    meta:dict # JSON-able state, including the run's identity
                    ):
     "Write `tensors` and `meta` to `path` atomically."
     from safetensors.torch import save_file
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp),
-              metadata={'prunedm': json.dumps(meta, default=_jsonable)})
-    os.replace(tmp, path)
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp),
+                  metadata={'prunedm': json.dumps(meta, default=_jsonable)})
+        os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
 
 # %% ../nbs/00_core.ipynb #a1c0a017
 def load_checkpoint(path, identity:dict|None=None)->tuple[dict, dict]:
@@ -232,7 +338,7 @@ def optimizer_state(opt, prefix:str='opt')->tuple[dict, dict]:
 
 # %% ../nbs/00_core.ipynb #533ea150
 def load_optimizer_state(opt, # the optimizer to restore
-                         tensors:dict, groups:list, # what `optimizer_state` returned
+                         tensors:dict, groups:list, # what optimizer_state returned
                          prefix:str='opt' # the prefix the tensors were saved under
                         ):
     "Restore an optimizer from `optimizer_state`'s tensors (other keys of `tensors` are ignored) and groups."
@@ -299,7 +405,7 @@ def register_method(name:str, level:str, # the method's name; 'weights' or 'chan
                     fn, # fn(unet, scheduler, data, seed=0, progress=True, **options) -> (unet, info)
                     needs_data:bool=False, # needs calibration images
                     patterns:tuple=(), # weights only: 'unstructured', 'nm' or both
-                    doc:str='' # one line for the help (default: the docstring of `fn`)
+                    doc:str='' # one line for the help (default: the docstring of fn)
                    )->Method:
     "Add a pruning method to the registry (a later registration of the same name and level replaces it)."
     check(level in LEVELS, f"level={level!r}: use one of {', '.join(LEVELS)}")

@@ -91,11 +91,16 @@ def _cifar10(path)->ImageData:
 _IMG_EXT = {'.png', '.jpg', '.jpeg', '.bmp', '.webp'}
 
 def _open(f)->'PIL.Image.Image':
-    "Read one image file completely; an unreadable one is a one-line error naming it."
+    "Read one image file completely (16-bit grey scaled to 8 bits); a one-line error for one unreadable or of an odd mode."
     from PIL import Image
     try:
-        with Image.open(f) as im: im.load(); return im.copy()
+        with Image.open(f) as im: im.load(); fmt, im = im.format, im.copy()
     except Exception as e: raise PrunedmError(f"data: cannot read the image {f} ({type(e).__name__}): remove or replace the file")
+    if im.mode.startswith('I;16') or im.mode == 'I' and fmt == 'PNG':   # 16-bit grey: PIL's convert('L') would clip at 255
+        return Image.fromarray(np.round(np.asarray(im, dtype=np.float64) / 257).clip(0, 255).astype(np.uint8))
+    check(im.mode in ('1', 'L', 'LA', 'P', 'PA', 'RGB', 'RGBA', 'CMYK', 'YCbCr', 'LAB', 'HSV'),
+          f"data: the image {f} is of mode {im.mode}, which prunedm does not read faithfully: save it as 8-bit grey or RGB")
+    return im
 
 # %% ../nbs/01_data.ipynb #fa9d6b47
 def _fit(img, size:int, channels:int)->torch.Tensor:
@@ -140,10 +145,10 @@ def _hf_disk(path, size:int, channels:int)->ImageData:
     return _split(str(path), x, torch.tensor(ds[lab]) if lab else None)
 
 # %% ../nbs/01_data.ipynb #d095864f
-def load_data(spec='embedded', # 'embedded', 'cifar10:PATH', an image folder, a saved HF dataset, or an `ImageData`
+def load_data(spec='embedded', # 'embedded', 'cifar10:PATH', an image folder, a saved HF dataset, or an ImageData
               size:int=32, # image side the model expects
               channels:int=1, # channels the model expects
-              like=None # a diffusers UNet: take `size` and `channels` from its config
+              like=None # a diffusers UNet: take size and channels from its config
              )->ImageData:
     "Load the images named by a `data` spec (an `ImageData` is passed through)."
     if like is not None: size, channels = like.config.sample_size, like.config.in_channels

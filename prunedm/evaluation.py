@@ -59,7 +59,7 @@ def make_probe(data:ImageData, # the held-out images are used
 @torch.no_grad()
 def probe_loss(unet, scheduler, probe:ProbeSet, # the model, its noise schedule, the fixed triples
                batch_size:int=64, # 64: on a CPU twice as fast as 512 (4,096 triples: 20.6 s vs 43.4 s, same loss)
-               buckets:int=10, # timestep buckets of `loss_by_t`
+               buckets:int=10, # timestep buckets of loss_by_t
                progress:bool=False)->dict:
     "Held-out denoising MSE on `probe`: mean, standard error and per-timestep-bucket means."
     dev = next(unet.parameters()).device
@@ -100,8 +100,8 @@ def _shift(x:torch.Tensor, gen, max_shift:int=2)->torch.Tensor:
     return xp[..., dy:dy + x.shape[-2], dx:dx + x.shape[-1]]
 
 # %% ../nbs/06_evaluation.ipynb #f3c61e96
-def train_classifier(data:ImageData, # labelled images (`train_labels`)
-                     epochs:int=15, batch_size:int=128, lr:float=2e-3, # one-cycle schedule to `lr`
+def train_classifier(data:ImageData, # labelled images (train_labels)
+                     epochs:int=15, batch_size:int=128, lr:float=2e-3, # one-cycle schedule to lr
                      seed:int=0, progress:bool=True):
     "Train a `DigitClassifier` on `data.train` with shift augmentation."
     torch.manual_seed(seed); gen = torch.Generator().manual_seed(seed)
@@ -161,7 +161,8 @@ def _read_inception(path, sha256:str|None=_INCEPTION_SHA256)->dict:
     if sha256:
         h = hashlib.sha256(path.read_bytes()).hexdigest()
         check(h.startswith(sha256), f"{path} is not pytorch-fid's Inception file (its SHA-256 starts {h[:8]}, the published one {sha256}): download it again")
-    try: return torch.load(path, map_location='cpu', weights_only=True)
+    try:
+        with warnings.catch_warnings(): warnings.simplefilter('ignore'); return torch.load(path, map_location='cpu', weights_only=True)   # torch warns of old pickles
     except Exception as e: raise PrunedmError(f"{path} is not a file of Inception weights ({type(e).__name__}): download it again")
 
 # %% ../nbs/06_evaluation.ipynb #e6a0a002
@@ -194,7 +195,7 @@ def feature_extractor(kind:str='digits', device=None,
 # %% ../nbs/06_evaluation.ipynb #69c999b2
 @torch.no_grad()
 def features(images:torch.Tensor, # (N, C, H, W) in [-1, 1]
-             extractor, # from `feature_extractor`
+             extractor, # from feature_extractor
              batch_size:int=250 # images per forward pass
             )->np.ndarray:
     "FID features of `images` (N, C, H, W) in [-1, 1]."
@@ -293,20 +294,20 @@ def floor(self:Evaluator)->float|None:
 # %% ../nbs/06_evaluation.ipynb #fa7d2e00
 def evaluate(unet, scheduler, # the model and its noise schedule
              data:ImageData, # the held-out images are the reference
-             **kwargs # `Evaluator`'s options
+             **kwargs # Evaluator's options
             )->tuple[dict, torch.Tensor]:
     "Evaluate one model on `data` (see `Evaluator` for the options)."
     return Evaluator(data, **kwargs)(unet, scheduler)
 
 # %% ../nbs/06_evaluation.ipynb #e6a0a009
-def run_evaluate(model, # a model spec for `load_model`
+def run_evaluate(model, # a model spec for load_model
                  out, # the folder to write
                  data='embedded', # the images whose held-out part is the reference
-                 n_samples:int=256, steps:int=50, seed:int=0, probe_size:int=PROBE_SIZE, # see `Evaluator`
+                 n_samples:int=256, steps:int=50, seed:int=0, probe_size:int=PROBE_SIZE, # see Evaluator
                  device=None, overwrite:bool=False, progress:bool=True)->dict:
     "Evaluate `model` and write summary.json, samples.png and loss_by_t.csv to `out`; returns the summary."
-    out = check_out(out, overwrite)
-    unet, sched = load_model(model, device)
+    out = check_out(out, overwrite, dict(model=model, data=data))
+    unet, sched = load_model(model, device); check_finite(unet, f'model={str(model)!r}', 'no loss, FID or sample of it would mean anything')
     data = load_data(data, like=unet)
     ev = Evaluator(data, n_samples, steps, seed, probe_size, sched.config.num_train_timesteps, device, progress)
     res, x = ev(unet, sched)
@@ -364,7 +365,7 @@ def save_stats(stats:dict, path, overwrite:bool=False):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try:
-        with open(tmp, 'wb') as fh: np.savez(fh, prunedm=np.array(1), **{k: np.asarray(v) for k, v in stats.items()})
+        with writing(path), open(tmp, 'wb') as fh: np.savez(fh, prunedm=np.array(1), **{k: np.asarray(v) for k, v in stats.items()})
         os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
@@ -391,8 +392,8 @@ def load_stats(path)->dict:
                 kid_features=s.get('kid_features'))
 
 # %% ../nbs/06_evaluation.ipynb #0038c81a
-def run_fid(samples, # a folder of images or an npz (`prunedm sample` writes both)
-            stats, # a stats file (`save_stats`, or pytorch-fid's)
+def run_fid(samples, # a folder of images or an npz (prunedm sample writes both)
+            stats, # a stats file (save_stats, or pytorch-fid's)
             weights=None, device=None, batch_size:int=250, progress:bool=True)->dict:
     "FID and KID of `samples` against `stats`, in the stats file's feature space."
     ref = load_stats(stats); x = read_images(samples)

@@ -103,13 +103,13 @@ def preset(name:str='standard', **changes)->MaskProConfig:
 # %% ../nbs/09_maskpro.ipynb #4f3e0774
 def crn_batch(data:ImageData, # training images
               cfg:MaskProConfig, # seed, batch size and dataset size fix the minibatches
-              j:int, # the minibatch (taken mod `cfg.n_batches`)
+              j:int, # the minibatch (taken mod cfg.n_batches)
               T:int=1000 # the scheduler's timesteps
              )->tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "Minibatch `j` (mod `cfg.n_batches`) of a run: images, timesteps and noise fixed by (`cfg.seed`, `cfg.batch_size`, `cfg.dataset_size`, `j`)."
     pool = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.dataset_size]
     j = j % cfg.n_batches
-    g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + j + 1)
+    g = torch.Generator().manual_seed((cfg.seed * 1_000_003 + j + 1) % 2 ** 64)
     idx = pool[j * cfg.batch_size:(j + 1) * cfg.batch_size]
     return data.batch(idx), torch.randint(0, T, (len(idx),), generator=g), torch.randn((len(idx), *data.shape), generator=g)
 
@@ -129,7 +129,7 @@ def run_extract_masks(model, out, # a weight-level-pruned model spec; the folder
                       device=None, overwrite:bool=False)->dict:
     "`prunedm extract-masks`: masks.safetensors, summary.json and extraction.csv from the zeros of `model`; returns the summary."
     import pandas as pd
-    out = check_out(out, overwrite); parse_nm(nm)
+    out = check_out(out, overwrite, dict(model=model)); parse_nm(nm)
     masks, st = extract_masks(load_model(model, device)[0], nm, protect)
     s = dict(st['summary'], model=str(model), protected=[*PROTECTED, *protect], layers=st['layers'])
     with atomic_dir(out, overwrite) as tmp:
@@ -140,8 +140,8 @@ def run_extract_masks(model, out, # a weight-level-pruned model spec; the folder
 # %% ../nbs/09_maskpro.ipynb #8a095f3c
 class MaskLearner:
     "The logits of every trained layer, the masks held fixed, and the model's loss under any masks (forward passes only)."
-    def __init__(self, unet:nn.Module, masks:dict, # name.weight -> bool mask (True = keep), e.g. from `load_masks`
-                 nm='2:4', logits:float=5.0, # the N:M pattern; initial logits = mask x `logits`
+    def __init__(self, unet:nn.Module, masks:dict, # name.weight -> bool mask (True = keep), e.g. from load_masks
+                 nm='2:4', logits:float=5.0, # the N:M pattern; initial logits = mask x logits
                  targets=None, # prefixes of the layers to train (all, down_blocks, ...); the others keep their initial mask
                  protect=() # prefixes to leave dense besides PROTECTED
                 ):
@@ -245,7 +245,7 @@ def compute_baseline(unet, sched, data:ImageData, # the original model, its nois
 
 # %% ../nbs/09_maskpro.ipynb #cd9c064c
 def check_baseline(key:dict, # the baseline's key
-                   expected:dict, # `baseline_key` of this run
+                   expected:dict, # baseline_key of this run
                    where:str='' # names the baseline in the error
                   ):
     "A baseline serves only the run it was computed for: an error naming the first setting that differs."
@@ -342,16 +342,19 @@ def train_maskpro(unet, sched, data:ImageData, learner:MaskLearner, cfg:MaskProC
     ckpt = Path(ckpt_dir)/'state.safetensors' if ckpt_dir is not None else None
     start, scal, hist = 0, dict(d=0.0, v=0.0), {k: [] for k in HISTORY}
     if ckpt is not None and ckpt.exists(): start, scal, hist = _load_state(ckpt, learner, gen, identity, unet if update_weights else None, opts)
+    check(start <= cfg.steps, f"the checkpoint in {ckpt.parent if ckpt else None} is at step {start}, "
+          f"beyond steps={cfg.steps}: resume with steps >= {start}, or remove that folder to start afresh")
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, disable=not progress, desc='maskpro', mininterval=2)
-    for step in bar:
-        batch = tuple(v.to(dev) for v in crn_batch(data, cfg, step, T)); idx = learner.sample(gen)
-        if update_weights: L, L0, a = _joint_step(unet, sched, learner, cfg, batch, idx, step, scal, opts)
-        else: L, L0, a = _policy_step(unet, sched, learner, cfg, batch, idx, step, scal,
-                                      None if baseline is None else float(baseline[step % cfg.n_batches]))
-        for k, v in zip(HISTORY, (L, L0, scal['d'], a, _explored(learner, idx))): hist[k].append(v)
-        if step % 10 == 0: bar.set_postfix(residual=f"{np.mean(np.subtract(hist['loss'][-100:], hist['baseline'][-100:])):+.2e}")
-        if ckpt is not None and ((step + 1) % ckpt_every == 0 or step + 1 == cfg.steps):
-            _save_state(ckpt, learner, gen, step + 1, scal, hist, identity, unet if update_weights else None, opts)
+    with bar:   # closed before any error is told
+        for step in bar:
+            batch = tuple(v.to(dev) for v in crn_batch(data, cfg, step, T)); idx = learner.sample(gen)
+            if update_weights: L, L0, a = _joint_step(unet, sched, learner, cfg, batch, idx, step, scal, opts)
+            else: L, L0, a = _policy_step(unet, sched, learner, cfg, batch, idx, step, scal,
+                                          None if baseline is None else float(baseline[step % cfg.n_batches]))
+            for k, v in zip(HISTORY, (L, L0, scal['d'], a, _explored(learner, idx))): hist[k].append(v)
+            if step % 10 == 0: bar.set_postfix(residual=f"{np.mean(np.subtract(hist['loss'][-100:], hist['baseline'][-100:])):+.2e}")
+            if ckpt is not None and ((step + 1) % ckpt_every == 0 or step + 1 == cfg.steps):
+                _save_state(ckpt, learner, gen, step + 1, scal, hist, identity, unet if update_weights else None, opts)
     for l in learner.logits.values(): l.requires_grad_(False); l.grad = None
     if update_weights: unet.eval()
     return dict(hist, resumed_at=start)
@@ -378,6 +381,7 @@ def _check_original(unet, learner):
 def _setup(model, masks, cfg:MaskProConfig, data, targets, protect, device):
     "The model, scheduler, data and learner of a run, each checked."
     unet, sched = load_model(model, device) if isinstance(model, (str, Path)) else model
+    check_finite(unet, f'model={str(model)!r}' if isinstance(model, (str, Path)) else 'the model', 'its scores would be NaN')
     data = load_data(data, like=unet)
     cfg.check(len(data.train))
     learner = MaskLearner(unet, load_masks(masks, unet) if isinstance(masks, (str, Path)) else masks, cfg.nm, cfg.logits, targets, protect)
@@ -385,12 +389,12 @@ def _setup(model, masks, cfg:MaskProConfig, data, targets, protect, device):
     return unet, sched, data, learner
 
 # %% ../nbs/09_maskpro.ipynb #0e37a30c
-def run_baseline(model, # a model spec for `load_model`, or a (unet, scheduler) pair
+def run_baseline(model, # a model spec for load_model, or a (unet, scheduler) pair
                  masks, # a masks file or folder, or a dict of masks
                  out, cfg:MaskProConfig, data='embedded', targets=None, protect=(), device=None,
                  overwrite:bool=False, progress:bool=True)->dict:
     "`prunedm maskpro baseline`: the initial mask's loss on every minibatch of the run `cfg` describes, written to `out`."
-    out = check_out(out, overwrite)
+    out = check_out(out, overwrite, dict(model=model, masks=masks, data=data))
     unet, sched, data, learner = _setup(model, masks, cfg, data, targets, protect, device)
     t0 = time.time(); losses = compute_baseline(unet, sched, data, learner, cfg, progress)
     key = baseline_key(unet, data, learner, cfg, sched.config.num_train_timesteps)
@@ -401,7 +405,7 @@ def run_baseline(model, # a model spec for `load_model`, or a (unet, scheduler) 
     return s
 
 # %% ../nbs/09_maskpro.ipynb #91169085
-def plot_training(hist:dict, # `train_maskpro`'s history
+def plot_training(hist:dict, # train_maskpro's history
                   axs=None, # two matplotlib axes (default: a new figure)
                   window:int=50 # steps of the moving mean
                  ):
@@ -448,15 +452,16 @@ def _write_run(tmp:Path, learned, sched, final:dict, learner, hist:dict, s:dict,
     axs = plot_training(hist); axs[0].figure.savefig(tmp/'training_curves.png', dpi=120, bbox_inches='tight'); plt.close(axs[0].figure)
 
 # %% ../nbs/09_maskpro.ipynb #b9a0a011
-def run_maskpro(model, # a model spec for `load_model` (the original, not the masked model), or a (unet, scheduler) pair
+def run_maskpro(model, # a model spec for load_model (the original, not the masked model), or a (unet, scheduler) pair
                 masks, # a masks file or folder, or a dict of masks
                 out, cfg:MaskProConfig, data='embedded', # the folder to write; the settings; training images
-                baseline=None, # a folder from `run_baseline`; None computes the baseline on the fly
+                baseline=None, # a folder from run_baseline; None computes the baseline on the fly
                 targets=None, protect=(), # prefixes of the layers to train; to leave dense
                 update_weights:bool=False, weight_lr:float=1e-5, logit_lr:float=1e-3, # the joint variant
                 save_logits:bool=False, probe_size:int=4096, ckpt_every:int=100, device=None, overwrite:bool=False, progress:bool=True)->dict:
     "`prunedm maskpro train`: learn the masks, evaluate dense, initial and learned masks on the probe set, write everything to `out`."
-    out = check_out(out, overwrite); check_range('probe_size', probe_size, 2, integer=True); check_range('ckpt_every', ckpt_every, 1, integer=True)
+    out = check_out(out, overwrite, dict(model=model, masks=masks, data=data, baseline=baseline))
+    check_range('probe_size', probe_size, 2, integer=True); check_range('ckpt_every', ckpt_every, 1, integer=True)
     unet, sched, data, learner = _setup(model, masks, cfg, data, targets, protect, device)
     base = None
     if baseline is not None:

@@ -19,7 +19,7 @@ from .data import *
 # %% auto #0
 __all__ = ['PRUNING_RECORD', 'ASSETS', 'EMBEDDED_DDPM', 'ARCHS', 'embedded_config', 'tiny_unet', 'example_inputs',
            'ddpm_scheduler', 'block_names', 'conv_linear_layers', 'layer_widths', 'sync_modules', 'resize_modules',
-           'cifar10_config', 'load_model', 'save_model', 'model_source', 'denoising_loss']
+           'cifar10_config', 'load_model', 'save_model', 'model_source', 'denoising_loss', 'check_finite']
 
 # %% ../nbs/02_models.ipynb #ad5f259a
 def embedded_config()->dict:
@@ -147,11 +147,22 @@ def _unet_dir(path:Path)->Path:
         if (d/'config.json').exists(): return d
     raise PrunedmError(f"model={str(path)!r} holds no UNet: expected config.json (a UNet folder) or unet/config.json (a pipeline folder)")
 
+# %% ../nbs/02_models.ipynb #04f60981
+def _check_size(config:dict, widths:dict|None, what:str):
+    "Refuse, before anything is allocated, a model (dense `config`, resized to `widths`) larger than the memory."
+    with torch.device('meta'), _quiet():   # every tensor on the meta device: shapes only, no memory
+        unet = UNet2DModel.from_config(config); n = sum(p.numel() for p in unet.parameters())   # built dense first
+        if widths: resize_modules(unet, widths); n = max(n, sum(p.numel() for p in unet.parameters()))
+    check_memory(4 * n, f"{what} ({n / 1e6:,.0f}M parameters)", 'is its config or pruning record damaged?')
+
 # %% ../nbs/02_models.ipynb #1edf6c9b
 def _load_pruned(d:Path)->UNet2DModel:
     "Rebuild a pruned UNet from its pruning record and load its weights with safetensors."
+    try: rec = load_json(d/PRUNING_RECORD); _check_size(rec['dense_config'], rec['widths'], f'model={str(d)!r}')
+    except PrunedmError: raise
+    except Exception as e:
+        raise PrunedmError(f"model={str(d)!r}: cannot rebuild the pruned model from {PRUNING_RECORD} ({_first_line(e)})")
     try:
-        rec = load_json(d/PRUNING_RECORD)
         unet = UNet2DModel.from_config(rec['dense_config'])
         resize_modules(unet, rec['widths'])
         unet.load_state_dict(load_file(str(d/'diffusion_pytorch_model.safetensors')), strict=True)
@@ -234,7 +245,7 @@ def load_model(spec='embedded', # 'embedded', a UNet or pipeline folder, a hub i
     return unet.to(get_device(device) if device is not None else 'cpu').eval(), sched
 
 # %% ../nbs/02_models.ipynb #f5631f9b
-def save_model(unet:UNet2DModel, # the model; a pruned one carries `pruning_record`
+def save_model(unet:UNet2DModel, # the model; a pruned one carries pruning_record
                scheduler, # its noise schedule, saved in scheduler/
                out # the folder to write into
               ):
@@ -255,7 +266,7 @@ def model_source(spec)->str:
     return str(src or spec)
 
 # %% ../nbs/02_models.ipynb #bae1bd6a
-def denoising_loss(unet, # a UNet, or any callable (xt, t) -> an output with `.sample`
+def denoising_loss(unet, # a UNet, or any callable (xt, t) -> an output with .sample
                    scheduler, x0:torch.Tensor, t:torch.Tensor, noise:torch.Tensor, # images, timesteps, noise
                    reduce:bool=True # mean over everything; False: one value per image
                   )->torch.Tensor:
@@ -263,3 +274,20 @@ def denoising_loss(unet, # a UNet, or any callable (xt, t) -> an output with `.s
     xt = scheduler.add_noise(x0, noise, t)
     err = (unet(xt, t).sample.float() - noise) ** 2   # fp32 even under autocast
     return err.mean() if reduce else err.flatten(1).mean(1)
+
+# %% ../nbs/02_models.ipynb #0e5bb2b8
+def check_finite(unet, # the model
+                 what:str, # how the error names it, e.g. "model='ft'"
+                 fix:str='check how it was made' # what to do, for the error
+                ):
+    "A one-line error unless `unet`'s weights, and its output on a seeded batch (an early, a late step), are finite."
+    bad = sum(int((~torch.isfinite(p)).sum()) for p in unet.parameters())
+    check(bad == 0, f"{what}: {bad:,} of its weights are not finite (NaN or inf); {fix}")
+    p, c, s = next(unet.parameters()), unet.config.in_channels, unet.config.sample_size
+    hw = (s, s) if isinstance(s, int) else tuple(s)
+    x = torch.randn(2, c, *hw, generator=torch.Generator().manual_seed(0)).to(p.device, p.dtype)
+    try:
+        with torch.no_grad(), evaluating(unet): y = unet(x, torch.tensor([10, 900], device=p.device)).sample
+    except (RuntimeError, ValueError) as e:
+        raise PrunedmError(f"{what} cannot run on an input of its own shape ({_first_line(e)[:100]})") from None
+    check(bool(torch.isfinite(y).all()), f"{what} gives outputs that are not finite (NaN or inf); {fix}")

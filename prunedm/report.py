@@ -168,7 +168,12 @@ def md_table(rows:list[dict], cols:list[str], headers:bool=True)->str:
     "A Markdown table of `rows` (dicts) with columns `cols`, numbers as people write them (`fmt`); `headers`: readable headers."
     head = [COLUMNS.get(c, (c,))[0] if headers else c for c in cols]
     return '\n'.join(['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(cols)] +
-                     ['| ' + ' | '.join(fmt(c, r.get(c)) for c in cols) + ' |' for r in rows])
+                     ['| ' + ' | '.join(_md(fmt(c, r.get(c))) for c in cols) + ' |' for r in rows])
+
+def _md(s)->str:
+    "Text safe in a Markdown table cell: HTML characters (a model name is text, not markup) and pipes escaped."
+    import html
+    return html.escape(str(s), quote=False).replace('|', '\\|')
 
 # %% ../nbs/10_report.ipynb #7ef4e891
 def describe(spec)->str:
@@ -218,7 +223,7 @@ def peak_memory(unet, batch_size:int=16, device=None)->float:
     return (weights + max(float(live.max()), 0.0)) / 1e6
 
 # %% ../nbs/10_report.ipynb #01d170f4
-def write_report(rows:list[dict], # one per model: its numbers, and the file name of its sample grid (`grid`)
+def write_report(rows:list[dict], # one per model: its numbers, and the file name of its sample grid (grid)
                  out:Path, # the folder to write into (holds the grids)
                  title:str, notes:str='', # the report's heading and its first paragraph
                  cols:list|None=None, # the table's columns (those any row has)
@@ -230,17 +235,20 @@ def write_report(rows:list[dict], # one per model: its numbers, and the file nam
     from prunedm import __version__
     cols = [c for c in (cols or COMPARE_COLUMNS) if any(r.get(c) is not None for r in rows)]
     meta = dict(meta or {}, prunedm=__version__, date=time.strftime('%Y-%m-%d %H:%M %Z'), command=(meta or {}).get('command') or _command())
-    pd.DataFrame([{c: r.get(c) for c in cols} for r in rows]).to_csv(out/'results.csv', index=False)
+    pd.DataFrame([{c: r.get(c) for c in cols} for r in rows]).to_csv(out/'results.csv', index=False,
+                                                                     errors='backslashreplace')   # a path that is not UTF-8
     save_json(dict(meta, models=rows), out/'summary.json')
     plots = _plots(rows, out)
     defs = [(COLUMNS.get(c, (c, ''))[0], COLUMNS.get(c, (c, ''))[1], (caveats or {}).get(c)) for c in cols]
     made = f"Made with prunedm {meta['prunedm']} on {meta['date']} by `{meta['command']}`."
     md_defs = '\n'.join(f"- **{h}**: {d}" + (f" *{cv}*" if cv else '') for h, d, cv in defs)
-    md_grids = '\n\n'.join(f"**{r['model']}**\n\n![{r['model']}]({r['grid']})" for r in rows if r.get('grid'))
+    md_grids = '\n\n'.join(f"**{_md(r['model'])}**\n\n![{_md(r['model'])}]({r['grid']})" for r in rows if r.get('grid'))
     md_plots = '\n\n'.join(f'![{k}]({f})' for k, f in plots.items())
     (out/'report.md').write_text(f"# {title}\n\n{notes}\n\n{md_table(rows, cols)}\n\n{made}\n\n## Columns\n\n{md_defs}\n\n"
-                                 + (f"## Plots\n\n{md_plots}\n\n" if plots else '') + (f"## Samples\n\n{md_grids}\n" if md_grids else ''))
-    (out/'report.html').write_text(_html(rows, cols, out, title, notes, made, defs, plots))
+                                 + (f"## Plots\n\n{md_plots}\n\n" if plots else '') + (f"## Samples\n\n{md_grids}\n" if md_grids else ''),
+                                 encoding='utf-8', errors='backslashreplace')
+    (out/'report.html').write_text(_html(rows, cols, out, title, notes, made, defs, plots), encoding='utf-8',
+                                   errors='backslashreplace')
 
 # %% ../nbs/10_report.ipynb #9c599dee
 def _command()->str:
@@ -301,16 +309,17 @@ def _caveats(ev, floor:float|None)->dict:
 # %% ../nbs/10_report.ipynb #71675acf
 def run_compare(models:list, out, # model specs (folders, 'embedded', arch:NAME), the first is the baseline; the folder to write
                 data='embedded', # the images whose held-out part is the reference
-                n_samples:int=256, steps:int=50, probe_size:int=PROBE_SIZE, seed:int=0, # see `Evaluator`
+                n_samples:int=256, steps:int=50, probe_size:int=PROBE_SIZE, seed:int=0, # see Evaluator
                 quality:bool=True, # loss, FID, KID and samples (False: sizes, speed and memory only)
-                batch_size:int=16, repeats:int=15, warmup:int=2, # see `time_models`
+                batch_size:int=16, repeats:int=15, warmup:int=2, # see time_models
                 device=None, overwrite:bool=False, progress:bool=True, command:str|None=None)->list[dict]:
     "Measure `models` side by side and write the report (results.csv, summary.json, report.md, report.html, grids) to `out`; returns the rows."
-    out = check_out(out, overwrite)
+    out = check_out(out, overwrite, {**{f'models[{i}]': m for i, m in enumerate(models)}, 'data': data})
     for k, v, lo in (('batch_size', batch_size, 1), ('repeats', repeats, 1), ('warmup', warmup, 0)): check_range(k, v, lo, integer=True)
     named, specs = {}, {}
     for i, spec in enumerate(models):
         k = str(spec) if str(spec) not in named else f'{spec} ({i})'; named[k] = load_model(spec, device); specs[k] = spec
+        check_finite(named[k][0], f'models[{i}]={str(spec)!r}', 'no loss, FID or sample of it would mean anything')
     rows = time_models({k: u for k, (u, _) in named.items()}, batch_size, repeats, warmup, device, progress)
     for r in rows:
         u = named[r['model']][0]
@@ -335,9 +344,9 @@ def run_compare(models:list, out, # model specs (folders, 'embedded', arch:NAME)
     return rows
 
 # %% ../nbs/10_report.ipynb #f0c0a002
-def recovery(model, data:ImageData, milestones:list, ev, # a pruned folder; training images; steps to evaluate at (0: before); an `Evaluator`
-             teacher='auto', distill='auto', # as `run_finetune`
-             progress:bool=False, **settings # `TrainConfig`'s, over `FINETUNE`
+def recovery(model, data:ImageData, milestones:list, ev, # a pruned folder; training images; steps to evaluate at (0: before); an Evaluator
+             teacher='auto', distill='auto', # as run_finetune
+             progress:bool=False, **settings # TrainConfig's, over FINETUNE
             )->list[dict]:
     "Fine-tune `model` and evaluate its EMA weights at each step of `milestones`: rows of step, loss, FID, confident, training seconds."
     from prunedm.training import FINETUNE, TrainConfig, Trainer
@@ -400,10 +409,10 @@ def _demo_model(name, chain, data, dense, ev, ft:dict, quick:bool, seed:int, pro
 
 # %% ../nbs/10_report.ipynb #76dc5df5
 def run_demo(out, quick:bool=False, overwrite:bool=False, device=None, seed:int=0,
-             variants:dict|None=None, # label -> variant, or a list of variants (a pipeline); default: `DEMO_DEFAULT` (+ the hybrid)
+             variants:dict|None=None, # label -> variant, or a list of variants (a pipeline); default: DEMO_DEFAULT (+ the hybrid)
              progress:bool=True,
-             every:bool=False, # every variant (as `quick` always does), not only DEMO_DEFAULT
-             finetune:dict|None=None # fine-tuning settings (default `DEMO_FINETUNE`, quick: a few steps)
+             every:bool=False, # every variant (as quick always does), not only DEMO_DEFAULT
+             finetune:dict|None=None # fine-tuning settings (default DEMO_FINETUNE, quick: a few steps)
             )->list[dict]:
     "Prune the embedded model every way in `variants`, fine-tune each, evaluate before and after, and write a report to `out`."
     out = check_out(out, overwrite)

@@ -74,12 +74,12 @@ def timestep_sequence(T:int, # the scheduler's training steps
     return seq[::-1]
 
 # %% ../nbs/05_sampling.ipynb #e3508749
-def ddim_step(scheduler, # the model's noise schedule (its `alphas_cumprod` and clipping config)
-              eps:torch.Tensor, # the model's noise prediction at `t`
-              t:int, t_prev:int, # from timestep `t` to `t_prev` (-1: the end, alpha = 1)
+def ddim_step(scheduler, # the model's noise schedule (its alphas_cumprod and clipping config)
+              eps:torch.Tensor, # the model's noise prediction at t
+              t:int, t_prev:int, # from timestep t to t_prev (-1: the end, alpha = 1)
               x:torch.Tensor, # the current images
               eta:float=0.0, # noise scale: 0 deterministic DDIM, 1 DDPM-like
-              noise:torch.Tensor|None=None # the standard normal noise for `eta > 0`
+              noise:torch.Tensor|None=None # the standard normal noise for eta > 0
              )->torch.Tensor:
     "One DDIM update of `x` from `t` to `t_prev`, for any pair of timesteps."
     c = scheduler.config
@@ -110,7 +110,7 @@ def draw(unet, scheduler, # the model and its noise schedule
         )->torch.Tensor:
     "The images of `indices` in [-1, 1], each from its own noise: the same for an index whatever else is drawn with it."
     check(sampler in SAMPLERS, f"sampler={sampler!r} is unknown: use ddim or ddpm")
-    check_range('eta', eta, 0, 1); check_range('seed', seed, 0, 2 ** 31 - 1, integer=True)
+    check_range('eta', eta, 0, 1); check_seed(seed)
     T = scheduler.config.num_train_timesteps
     seq = timestep_sequence(T, steps or (100 if sampler == 'ddim' else T), skip)
     dev, C, S = next(unet.parameters()).device, unet.config.in_channels, unet.config.sample_size
@@ -134,7 +134,8 @@ def _png(x:torch.Tensor, path:Path):
     from PIL import Image
     a = to_uint8(x).permute(1, 2, 0).numpy()
     tmp = path.with_name(path.name + '.tmp')
-    Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a).save(tmp, format='PNG'); os.replace(tmp, path)
+    try: Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a).save(tmp, format='PNG'); os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
 
 def _work_dir(out:Path, resume:bool)->Path:
     "The folder a sampling run into `out` works in (see `resume_dir`)."
@@ -144,7 +145,8 @@ def _work_dir(out:Path, resume:bool)->Path:
 def _start(work:Path, ident:dict, resume:bool):
     "Create the work folder with the run's identity, or check that the interrupted run in it is this one."
     if resume:
-        old = load_json(work/'run.json'); diff = sorted(k for k in ident if old.get(k) != ident[k])
+        old = load_state(work/'run.json', 'remove that folder to start afresh')
+        diff = sorted(k for k in ident if old.get(k) != ident[k])
         check(not diff, f"resume=True, but the interrupted run in {work} drew other images (its {', '.join(diff)} differ): "
               "resume with its settings, or remove that folder")
     (work/'images').mkdir(parents=True, exist_ok=True); (work/MARKER).touch()
@@ -152,39 +154,43 @@ def _start(work:Path, ident:dict, resume:bool):
     save_json(ident, work/'run.json')
 
 # %% ../nbs/05_sampling.ipynb #50799e1e
-def run_sample(model, # a model spec for `load_model`
+def run_sample(model, # a model spec for load_model
                out, # the folder to write
                n:int=1000, # images
-               sampler:str='ddim', steps:int|None=None, eta:float=0.0, skip:str='quad', # see `draw`
+               sampler:str='ddim', steps:int|None=None, eta:float=0.0, skip:str='quad', # see draw
                batch_size:int=64, # images per forward pass (does not change the images)
                seed:int=0, # with each image's index, seeds its noise
-               resume:bool=False, # finish an interrupted run into the same `out`
-               device=None, overwrite:bool=False, progress:bool=True)->dict:
+               resume:bool=False, # finish an interrupted run into the same out
+               device=None, overwrite:bool=False, progress:bool=True,
+               check_only:bool=False # check every input, then return (run it before accelerate launch)
+              )->dict:
     "Draw `n` images of `model` into `out` (PNGs, samples.npz, grid.png, summary.json); resumable, split across processes by Accelerate."
-    from prunedm.models import load_model
+    from prunedm.models import check_finite, load_model
     from prunedm.training import _accelerator
     check_range('n', n, 1, integer=True); check_range('batch_size', batch_size, 1, integer=True)
-    out = check_out(out, overwrite); work = _work_dir(out, resume)
-    unet, sched = load_model(model, device)
+    out = check_out(out, overwrite, dict(model=model)); work = _work_dir(out, resume)
+    unet, sched = load_model(model, device); check_finite(unet, f'model={str(model)!r}', 'its samples would be noise')
     T = sched.config.num_train_timesteps; steps = steps or (100 if sampler == 'ddim' else T)
     check(sampler in SAMPLERS, f"sampler={sampler!r} is unknown: use ddim or ddpm"); seq = timestep_sequence(T, steps, skip)
-    check_range('eta', eta, 0, 1); check_range('seed', seed, 0, 2 ** 31 - 1, integer=True)
+    check_range('eta', eta, 0, 1); check_seed(seed)
     C, S = unet.config.in_channels, unet.config.sample_size
     check_memory(2 * n * C * S * S, f'n={n}')   # the npz, twice while it is assembled
+    if check_only: return dict(checked=True, model=str(model), n=n, sampler=sampler, steps=steps)
     acc = _accelerator(device); rank, world = (acc.process_index, acc.num_processes) if acc else (0, 1)
     ident = dict(model=str(model), weights=fingerprint(unet.state_dict()), n=n, sampler=sampler, steps=steps, eta=eta, skip=skip, seed=seed)
     if acc: acc.wait_for_everyone()   # every process has checked the work folder before the first creates it
-    if rank == 0: _start(work, ident, resume)
+    if rank == 0:
+        with writing(work, out, resume=work): _start(work, ident, resume)
     if acc: acc.wait_for_everyone()
     t0, done = time.time(), {int(f.stem) for f in (work/'images').glob('*.png')}
     mine = [range(b, min(b + batch_size, n)) for b in range(0, n, batch_size)][rank::world]
     todo = [b for b in mine if any(i not in done for i in b)]
     bar = tqdm(total=len(todo) * len(seq), desc='sample', mininterval=2, disable=not progress or rank > 0)
-    for b in todo:
-        x = draw(unet, sched, b, seed, sampler, steps, eta, skip, on_step=bar.update)
-        for i, xi in zip(b, x):
-            if i not in done: _png(xi, work/'images'/f'{i:06d}.png')
-    bar.close()
+    with writing(work, out, resume=work), bar:   # the bar closes before any error is told
+        for b in todo:
+            x = draw(unet, sched, b, seed, sampler, steps, eta, skip, on_step=bar.update)
+            for i, xi in zip(b, x):
+                if i not in done: _png(xi, work/'images'/f'{i:06d}.png')
     if acc: acc.wait_for_everyone()
     drawn = sum(i not in done for b in todo for i in b)
     s = dict(ident, batch_size=batch_size, processes=world, resumed=resume, drawn=drawn, seconds=time.time() - t0)
@@ -198,7 +204,7 @@ def _write_samples(out:Path, overwrite:bool, work:Path, s:dict):
     files = sorted((work/'images').glob('*.png'))
     check(len(files) == s['n'], f"{work} holds {len(files)} of {s['n']} images after the run: resume=True draws the rest")
     arr = read_images(work/'images')
-    with atomic_dir(out, overwrite) as tmp:
+    with atomic_dir(out, overwrite, resume=work) as tmp:
         (tmp/'images').mkdir()
         for f in files:
             try: os.link(f, tmp/'images'/f.name)

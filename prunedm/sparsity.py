@@ -13,12 +13,13 @@ from safetensors.torch import load_file, save_file
 
 from .core import *
 from .data import load_data
-from .models import conv_linear_layers, load_model, model_source, save_model
+from .models import check_finite, conv_linear_layers, load_model, model_source, save_model
 
 # %% auto #0
 __all__ = ['PROTECTED', 'prunable_layers', 'magnitude_scores', 'random_scores', 'to_groups', 'from_groups', 'nm_groupable',
-           'nm_mask', 'nm_compliance', 'unstructured_masks', 'check_masks', 'apply_masks', 'mask_by_scores', 'sparsify',
-           'mask_stats', 'weight_sparsity', 'save_masks', 'load_masks', 'plot_layer_sparsity', 'run_sparsify']
+           'check_nm_fits', 'nm_mask', 'nm_compliance', 'unstructured_masks', 'check_masks', 'apply_masks',
+           'mask_by_scores', 'sparsify', 'mask_stats', 'weight_sparsity', 'save_masks', 'load_masks',
+           'plot_layer_sparsity', 'run_sparsify']
 
 # %% ../nbs/03_sparsity.ipynb #c25d932a
 PROTECTED = ('conv_in', 'conv_out', 'time_embedding', 'class_embedding')
@@ -61,6 +62,12 @@ def from_groups(g:torch.Tensor, shape)->torch.Tensor:
 def nm_groupable(shape, m:int)->bool:
     "Can a weight of `shape` be split into groups of `m` input channels?"
     return len(shape) in (2, 4) and shape[1] % m == 0
+
+def check_nm_fits(shapes:list, n:int, m:int):
+    "A one-line error unless N:M fits at least one of the weight `shapes` (a layer it does not fit is skipped)."
+    widths = ', '.join(map(str, sorted({s[1] for s in shapes})))
+    check(not shapes or any(nm_groupable(s, m) for s in shapes),
+          f"nm={n}:{m} fits no layer: no input width is a multiple of {m} (the widths: {widths})")
 
 # %% ../nbs/03_sparsity.ipynb #8b4519fe
 def nm_mask(scores:torch.Tensor, # weight-shaped scores
@@ -134,6 +141,7 @@ def mask_by_scores(model:nn.Module, scores:dict, # parameter name -> score tenso
         n, m = parse_nm(nm) if isinstance(nm, str) else nm
         masks = {k: nm_mask(s, n, m) for k, s in scores.items() if nm_groupable(s.shape, m)}
         skipped = [dict(layer=k[:-7], reason=f'input dimension {s.shape[1]} is not a multiple of {m}') for k, s in scores.items() if k not in masks]
+        check_nm_fits([s.shape for s in scores.values()], n, m)
     apply_masks(model, masks)
     return masks, skipped
 
@@ -154,7 +162,7 @@ def sparsify(model:nn.Module,
              method:str|dict='magnitude', # a registered weight-level method, or a dict of precomputed scores
              sparsity:float|None=None, # unstructured: fraction of weights to remove
              nm=None, # N:M pattern, e.g. (2, 4) or '2:4'
-             targets=None, protect=(), # see `prunable_layers`
+             targets=None, protect=(), # see prunable_layers
              scope:str|None=None, # unstructured only: 'layer', 'global' or 'row' (None: the method's default)
              seed:int=0, # for random scores
              scheduler=None, data=None, # for methods that calibrate on data (wanda, maskpro)
@@ -180,7 +188,7 @@ def mask_stats(masks:dict, nm=None)->dict:
             g = mk.numel() // m; c = nm_compliance(mk, n, m)
             st['nm_compliance'] = c; ok_groups += round(c * g); groups += g
         layers[k] = st; kept += int(mk.sum()); total += mk.numel()
-    summary = dict(sparsity=1 - kept / max(total, 1), n_layers=len(masks), n_weights=total)
+    summary = dict(sparsity=1 - kept / total if total else 0.0, n_layers=len(masks), n_weights=total)   # no masks: none removed
     if m: summary.update(nm=f'{n}:{m}', nm_compliance=ok_groups / max(groups, 1))
     return dict(summary=summary, layers=layers)
 
@@ -209,41 +217,44 @@ def load_masks(path, # a masks.safetensors file, or a folder holding one
     return masks
 
 # %% ../nbs/03_sparsity.ipynb #d993acbe
-def plot_layer_sparsity(stats:dict, # label -> `mask_stats` result
+def plot_layer_sparsity(stats:dict, # label -> mask_stats result
                         ax=None, # a matplotlib axis (default: a new figure)
                         title:str|None=None):
     "Bar chart of per-layer sparsity from one or more `mask_stats` results (dict label -> stats)."
     import matplotlib.pyplot as plt
     labels = list(stats); names = list(next(iter(stats.values()))['layers'])
-    if ax is None: _, ax = plt.subplots(figsize=(max(6, len(names) * 0.22), 3))
-    w = 0.8 / len(labels)
+    if ax is None: _, ax = plt.subplots(figsize=(6.5, max(3, len(names) * 0.17)))   # a row a layer: legible at any count
+    h = 0.8 / len(labels)
     for i, lb in enumerate(labels):
-        ax.bar([j + i * w for j in range(len(names))], [stats[lb]['layers'].get(n, {}).get('sparsity', 0) for n in names], w, label=lb)
-    ax.set_xticks([j + 0.4 - w / 2 for j in range(len(names))])
-    ax.set_xticklabels([n[:-7].replace('down_blocks', 'down').replace('up_blocks', 'up').replace('mid_block', 'mid') for n in names], rotation=90, fontsize=6)
-    ax.set_ylabel('sparsity'); ax.set_ylim(0, 1); ax.legend(fontsize=7)
+        ax.barh([j + i * h for j in range(len(names))], [stats[lb]['layers'].get(n, {}).get('sparsity', 0) for n in names], h,
+                label=lb)
+    short = lambda n: n[:-7].replace('down_blocks', 'down').replace('up_blocks', 'up').replace('mid_block', 'mid')
+    ax.set_yticks([j + 0.4 - h / 2 for j in range(len(names))]); ax.set_yticklabels([short(n) for n in names], fontsize=8)
+    ax.set_ylim(len(names), -1); ax.set_xlabel('sparsity'); ax.set_xlim(0, 1); ax.legend(fontsize=8, loc='lower right')
     if title: ax.set_title(title)
     return ax
 
 # %% ../nbs/03_sparsity.ipynb #c3d0a006
-def run_sparsify(model, # a model spec for `load_model`
+def run_sparsify(model, # a model spec for load_model
                  method:str, # a registered weight-level method: magnitude, random, wanda, maskpro
                  out, # the folder to write
                  sparsity:float|None=None, nm=None, # exactly one: unstructured fraction, or N:M pattern
                  data=None, # calibration images for methods that need them
-                 targets=None, protect=(), scope:str|None=None, seed:int=0, # see `sparsify`
+                 targets=None, protect=(), scope:str|None=None, seed:int=0, # see sparsify
                  device=None, overwrite:bool=False, progress:bool=True,
                  **options # the method's own options (wanda: cfg, sequential; maskpro: cfg, init)
                 )->dict:
     "Sparsify `model` by `method` and write the masked model, its masks and statistics to `out`; returns the summary."
-    out = check_out(out, overwrite)
+    out = check_out(out, overwrite, dict(model=model, data=data))
     m = get_method(method, 'weights')
     check(not m.needs_data or data is not None, f"method={method!r} needs calibration images: give data (e.g. 'embedded')")
     check(m.patterns != ('nm',) or nm is not None, f"method={method!r} makes N:M masks only: give nm, e.g. '2:4'")
     check_options(m.fn, options, f'method={method!r}')
     nm = parse_nm(nm) if isinstance(nm, str) else nm
     sparsity = check_sparsity(sparsity) if sparsity is not None else None
-    unet, sched = load_model(model, device)
+    unet, sched = load_model(model, device); check_finite(unet, f'model={str(model)!r}', 'its scores would be NaN')
+    if nm is not None:   # before any calibration
+        check_nm_fits([l.weight.shape for l in prunable_layers(unet, targets, protect).values()], *nm)
     data = load_data(data, like=unet) if data is not None else None
     t0 = time.time()
     _, info = m.fn(unet, sched, data, sparsity=sparsity, nm=nm, targets=targets, protect=protect, scope=scope, seed=seed,

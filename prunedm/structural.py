@@ -97,7 +97,7 @@ def prune_channels(unet:UNet2DModel, importance, # a torch-pruning importance: g
                    ratio:float, # share of each group's channels to remove, in [0, 1)
                    ignore=(), # prefixes of layers to keep, besides conv_out and the stem
                    paper:bool=False, # keep only conv_out (the Diff-Pruning code's choice)
-                   semantics:str='paper', # how `ratio` rounds under GroupNorm: 'paper' or 'tp>=1.4.1'
+                   semantics:str='paper', # how ratio rounds under GroupNorm: 'paper' or 'tp>=1.4.1'
                    fold_scale:bool=True # keep attention logits at the dense scale (see above)
                   )->dict[str, list[int]]:
     "Remove the lowest-ranked channels of every dependency group of `unet`, in place; returns the removed indices by root layer."
@@ -301,7 +301,7 @@ register_criterion('reinit', _random, reinit=True, doc='random channels, then ev
 register_criterion('wanda-diff', _wanda_diff, needs_data=True)
 
 # %% ../nbs/08_structural.ipynb #192bafef
-def plot_widths(summary:dict, # a `prune` summary
+def plot_widths(summary:dict, # a prune summary
                 ax=None, # a matplotlib axis (default: a new figure)
                 title:str|None=None):
     "Bar chart of each layer's output width, dense vs pruned, from a `prune` summary."
@@ -312,8 +312,11 @@ def plot_widths(summary:dict, # a `prune` summary
     ax.bar(i, [v['dense'][0] for v in w.values()], color='0.8', label='dense')
     ax.bar(i, [v['pruned'][0] for v in w.values()], color='C0', label='pruned')
     blocks = [n.split('.')[0] for n in w]
-    ticks = [k for k, b in enumerate(blocks) if k == 0 or b != blocks[k - 1]]
-    ax.set_xticks(ticks, [blocks[k] for k in ticks], rotation=0, fontsize=8)
+    starts = [k for k, b in enumerate(blocks) if k == 0 or b != blocks[k - 1]] + [len(blocks)]
+    for k in starts[1:-1]: ax.axvline(k - 0.5, color='0.5', lw=0.5)   # block boundaries
+    ax.set_xticks([(a + b - 1) / 2 for a, b in zip(starts, starts[1:])], [blocks[k] for k in starts[:-1]],
+                  rotation=40, ha='right', fontsize=8)
+    ax.set_xlim(-0.7, len(blocks) - 0.3)
     ax.set_ylabel('output channels'); ax.legend(fontsize=8)
     ax.set_title(title or f"{summary['method']} {summary['ratio']}: {summary['params_dense']/1e6:.2f}M -> {summary['params']/1e6:.2f}M parameters")
     return ax
@@ -331,7 +334,7 @@ def _prune_figures(unet, sched, s:dict, vis:Path, n:int, steps:int, seed:int):
         fig.savefig(vis/'diff_pruning_loss.png', dpi=120, bbox_inches='tight'); plt.close(fig)
 
 # %% ../nbs/08_structural.ipynb #b8a0a008
-def run_prune(model, # a model spec for `load_model` (a pruned folder prunes further)
+def run_prune(model, # a model spec for load_model (a pruned folder prunes further)
               method:str, ratio:float, # a registered channel method; share of channels to remove
               out, # the folder to write
               data=None, # calibration images (taylor, diff-pruning, wanda-diff)
@@ -340,12 +343,14 @@ def run_prune(model, # a model spec for `load_model` (a pruned folder prunes fur
               **options # ignore, paper; the criterion's own: thr, calib_images, calib_batches, calib_batch_size, cfg (wanda-diff)
              )->dict:
     "Prune `model` by `method` at `ratio` and write the pruned model, summary.json and vis/ to `out`; returns the summary."
-    out = check_out(out, overwrite)
+    out = check_out(out, overwrite, dict(model=model, data=data))
     check_range('vis_samples', vis_samples, 0, integer=True); check_range('vis_steps', vis_steps, 1, 1000, integer=True)
     m = get_method(method, 'channels')
     check(not m.needs_data or data is not None, f"method={method!r} needs calibration images: give data (e.g. 'embedded')")
-    unet, sched = load_model(model, device)
+    unet, sched = load_model(model, device); check_finite(unet, f'model={str(model)!r}', 'its scores would be NaN')
     unet, s = prune(unet, sched, method, ratio, load_data(data, like=unet) if data is not None else None, seed=seed, progress=progress, **options)
+    check(ratio == 0 or s['params'] < s['params_dense'], f"ratio={ratio} removed no channel: torch-pruning leaves a layer whole when "
+          "the ratio would remove all of its channels; use a smaller ratio (e.g. 0.9)")
     s.update(model=str(model), source=model_source(model), data=str(data) if data is not None else None)
     with atomic_dir(out, overwrite) as tmp:
         save_model(unet, sched, tmp); save_json(s, tmp/'summary.json')

@@ -26,7 +26,7 @@ __all__ = ['DISTILL', 'FINETUNE', 'EMBEDDED_RECIPE', 'lr_at', 'ddpm_batch', 'Tra
 # %% ../nbs/04_training.ipynb #d623cde1
 def lr_at(step:int, steps:int, lr:float, # the step, the run's length, the peak rate
           warmup:int=0, # linear warm-up steps
-          min_frac:float=0.1 # final rate as a fraction of `lr`
+          min_frac:float=0.1 # final rate as a fraction of lr
          )->float:
     "Learning rate at `step`: linear warm-up, then cosine decay from `lr` to `min_frac*lr`."
     if step < warmup: return lr * (step + 1) / warmup
@@ -143,7 +143,7 @@ class Trainer:
     "Trains `unet` in place on the DDPM objective, with optional masks, teacher and distillation; resumable; data-parallel under Accelerate."
     def __init__(self, unet, scheduler, data:ImageData, cfg:TrainConfig, # the model, its noise schedule, the images, the settings
                  masks:dict|None=None, # parameter name -> bool mask (True = keep) held during training
-                 teacher=None, # the model to distil from (`cfg.distill`)
+                 teacher=None, # the model to distil from (cfg.distill)
                  ckpt_dir=None, ckpt_every:int=500, # resumable checkpoints (None: none)
                  device=None, progress:bool=True):
         self.cfg, self.scheduler, self.data, self.progress = cfg.check(), scheduler, data, progress
@@ -201,6 +201,8 @@ def _setup(self:Trainer):
     self.ema, self.gen = EMAModel(self.unet.parameters(), decay=cfg.ema_decay), torch.Generator().manual_seed(cfg.seed)
     self.start = 0
     if self.ckpt is not None and self.ckpt.exists(): self._load()
+    check(self.start <= cfg.steps, f"the checkpoint in {self.ckpt.parent if self.ckpt else None} is at step {self.start}, "
+          f"beyond steps={cfg.steps}: resume with steps >= {self.start}, or remove that folder to start afresh")
 
 # %% ../nbs/04_training.ipynb #d4e1a011
 @patch
@@ -267,20 +269,24 @@ def _load(self:Trainer):
 
 # %% ../nbs/04_training.ipynb #d4e1a013
 @patch
-def fit(self:Trainer, until:int|None=None # stop after this step (default `cfg.steps`); a later call continues from there
+def fit(self:Trainer, until:int|None=None # stop after this step (default cfg.steps); a later call continues from there
        )->tuple:
     "Train to `until` (from the checkpoint, if there is one); returns `(ema_unet, losses)`, the EMA copy in eval mode."
     cfg, t0, first = self.cfg, time.time(), len(self.history)   # the steps done (a resumed run has its history)
     until = cfg.steps if until is None else check_range('until', until, first, cfg.steps, integer=True)
     bar = tqdm(range(first, until), initial=first, total=until, desc='train', mininterval=2, disable=not self.progress or self.rank > 0)
-    for step in bar:
-        row = self._step(step)
-        self.history.append(dict(step=step + 1, lr=self.opt.param_groups[0]['lr'], seconds=round(time.time() - t0, 2), **row))
-        if step % 50 == 0: bar.set_postfix(loss=f"{np.mean([h['loss'] for h in self.history[-50:]]):.4f}")
-        if self.writer is not None:
-            for k, v in self.history[-1].items():
-                if k not in ('step', 'seconds'): self.writer.add_scalar(f'train/{k}', v, step + 1)
-        if self.ckpt is not None and ((step + 1) % self.ckpt_every == 0 or step + 1 == cfg.steps): self._save(step + 1)
+    with bar:   # closed before any error is told
+        for step in bar:
+            row = self._step(step)
+            self.diverged = not np.isfinite(row['loss'])
+            check(not self.diverged, f"training stopped at step {step + 1}: the loss is {row['loss']}, not finite; "
+                  f"lower lr={cfg.lr:g}")
+            self.history.append(dict(step=step + 1, lr=self.opt.param_groups[0]['lr'], seconds=round(time.time() - t0, 2), **row))
+            if step % 50 == 0: bar.set_postfix(loss=f"{np.mean([h['loss'] for h in self.history[-50:]]):.4f}")
+            if self.writer is not None:
+                for k, v in self.history[-1].items():
+                    if k not in ('step', 'seconds'): self.writer.add_scalar(f'train/{k}', v, step + 1)
+            if self.ckpt is not None and ((step + 1) % self.ckpt_every == 0 or step + 1 == cfg.steps): self._save(step + 1)
     ema_unet = copy.deepcopy(self.unet); self.ema.copy_to(ema_unet.parameters())
     return ema_unet.eval(), [h['loss'] for h in self.history]
 
@@ -289,7 +295,7 @@ def train_ddpm(unet, scheduler, data:ImageData, # the model (trained in place), 
                masks:dict|None=None, teacher=None, # masks held during training; the model to distil from
                ckpt_dir=None, ckpt_every:int=500, # resumable checkpoints (None: none)
                device=None, progress:bool=True,
-               **settings # `TrainConfig`'s: steps, batch_size, lr, warmup, ..., amp, accumulate, distill
+               **settings # TrainConfig's: steps, batch_size, lr, warmup, ..., amp, accumulate, distill
               ):
     "Train `unet` on the DDPM objective; returns `(ema_unet, losses)`."
     check_options(TrainConfig, settings, 'train_ddpm')
@@ -332,27 +338,37 @@ def tensorboard_logger(log_dir, out:Path):
     return lambda: SummaryWriter(str(log_dir))
 
 # %% ../nbs/04_training.ipynb #d4e2a005
-def run_finetune(model, # a model spec: a pruned, masked or dense folder (`load_model`)
+def run_finetune(model, # a model spec: a pruned, masked or dense folder (load_model)
                  out, # the folder to write
                  data='embedded', # training images
-                 teacher='auto', # the model to distil from: 'auto' (the one `model` was pruned from), None, or a spec
+                 teacher='auto', # the model to distil from: 'auto' (the one model was pruned from), None, or a spec
                  distill='auto', # None, 'output', 'output+feature'; 'auto': 'output' when there is a teacher
                  resume:bool=False, ckpt_every:int=100, # continue an interrupted run; steps between checkpoints
-                 tensorboard=None, # a folder for TensorBoard logs of the loss, its parts and the lr (needs `tensorboard`)
+                 tensorboard=None, # a folder for TensorBoard logs of the loss, its parts and the lr (needs tensorboard)
                  device=None, overwrite:bool=False, progress:bool=True,
-                 **settings # `TrainConfig`'s, over `FINETUNE`: steps, batch_size, lr, warmup, ..., amp, accumulate, seed
+                 check_only:bool=False, # check every input, then return (run it before accelerate launch)
+                 **settings # TrainConfig's, over FINETUNE: steps, batch_size, lr, warmup, ..., amp, accumulate, seed
                 )->dict:
     "Fine-tune `model` (masks kept, architecture kept), write it to `out` with its log; returns the summary."
-    out = check_out(out, overwrite); ckpt = _ckpt_dir(out, resume); check_options(TrainConfig, settings, 'run_finetune')
+    out = check_out(out, overwrite, dict(model=model, data=data, teacher=teacher)); ckpt = _ckpt_dir(out, resume); check_options(TrainConfig, settings, 'run_finetune')
     tb = tensorboard_logger(tensorboard, out)
     unet, sched = load_model(model, device)
     masks = load_masks(model, unet) if (Path(str(model))/'masks.safetensors').is_file() else None
+    check_finite(unet, f'model={str(model)!r}', 'fine-tuning cannot mend it')
     tspec, tch = _teacher(model, teacher, device)
     cfg = _finetune_cfg(tch, distill, settings)
     data, t0 = load_data(data, like=unet), time.time()
+    if check_only: return dict(checked=True, model=str(model), teacher=tspec, config=asdict(cfg))
     trainer = Trainer(unet, sched, data, cfg, masks, tch, ckpt, ckpt_every, device, progress)
     if trainer.rank == 0 and tb: trainer.writer = tb()
-    try: tuned, losses = trainer.fit()
+    trainer.diverged = diverged = False
+    try:
+        with writing(ckpt, out, resume=ckpt): tuned, losses = trainer.fit()
+        diverged = True
+        check_finite(tuned, f'model={str(model)!r} after fine-tuning', f'lower lr={cfg.lr:g}'); diverged = False
+    except PrunedmError:   # a run that diverged from the start leaves no checkpoint: it could only diverge again
+        if (diverged or trainer.diverged) and not resume and trainer.rank == 0: shutil.rmtree(ckpt, ignore_errors=True)
+        raise
     finally:
         if trainer.writer is not None: trainer.writer.close()
     s = dict(model=str(model), source=model_source(model), teacher=tspec, config=asdict(cfg), masked=masks is not None,

@@ -35,7 +35,7 @@ def _png(fig)->dict:
 class Panel(widgets.VBox):
     "Controls above a figure: a change to any control redraws `draw(**values)` into a `widgets.Output`."
     def __init__(self, draw, # draw(**values) -> a matplotlib figure
-                 **controls # name -> an ipywidgets control, whose `value` `draw` gets as `name`
+                 **controls # name -> an ipywidgets control, whose value draw gets as name
                 ):
         self.draw_fn, self.controls, self.out, self.draws = draw, controls, widgets.Output(), 0
         super().__init__([widgets.HBox(list(controls.values())), self.out])
@@ -62,7 +62,7 @@ def _forward_order(names)->list[str]:
     return sorted(names, key=lambda n: _ORDER.index(n.split('.')[0]) if n.split('.')[0] in _ORDER else len(_ORDER))
 
 def layer_profile(model:nn.Module, # a dense, channel-pruned, masked or fine-tuned UNet
-                  dense:nn.Module|None=None # the model widths are relative to (None: `model` itself)
+                  dense:nn.Module|None=None # the model widths are relative to (None: model itself)
                  )->dict[str, dict]:
     "Per Conv2d/Linear layer: share of weights non-zero, output and input widths relative to `dense`, non-zero weights as a share of `dense`'s."
     ref = dense if dense is not None else model
@@ -74,7 +74,7 @@ def layer_profile(model:nn.Module, # a dense, channel-pruned, masked or fine-tun
 
 # %% ../nbs/12_reports.ipynb #d5c01c29
 def plot_layers(models:dict, # label -> UNet, all of one architecture
-                dense:nn.Module|None=None, # the reference model (None: the first of `models`)
+                dense:nn.Module|None=None, # the reference model (None: the first of models)
                 blocks:str|None=None, # only the layers under this prefix (down_blocks, mid_block, up_blocks.1, ...)
                 title:str|None=None # the figure's title (None: the blocks shown)
                ):
@@ -97,7 +97,7 @@ def plot_layers(models:dict, # label -> UNet, all of one architecture
 
 # %% ../nbs/12_reports.ipynb #f0f9ccb0
 def layers_widget(models:dict, # label -> UNet, all of one architecture
-                  dense:nn.Module|None=None # the reference model (None: the first of `models`)
+                  dense:nn.Module|None=None # the reference model (None: the first of models)
                  )->Panel:
     "`plot_layers` with a method selector (one model, or all) and a block selector."
     dense = dense if dense is not None else next(iter(models.values()))
@@ -127,7 +127,7 @@ def nm_pattern(initial:dict, learned:dict, # two masks (name -> bool tensor, Tru
 
 # %% ../nbs/12_reports.ipynb #29c0fc9e
 def plot_nm(initial:dict, learned:dict, layer:str, # two masks and the weight to show
-            m:int=4, row:int=0, group:int=0, rows:int=16, groups:int=16, # see `nm_pattern`
+            m:int=4, row:int=0, group:int=0, rows:int=16, groups:int=16, # see nm_pattern
             labels=('initial', 'learned') # the two masks' names
            ):
     "A region of `layer`: the weights each group keeps under both masks, and the groups that changed."
@@ -177,7 +177,7 @@ def _predicted_x0(scheduler, eps:torch.Tensor, t:int, x:torch.Tensor)->torch.Ten
 
 @torch.no_grad()
 def trajectory(unet, scheduler, # the model and its noise schedule
-               indices, # which images: each index seeds its own noise, as in `draw`
+               indices, # which images: each index seeds its own noise, as in draw
                seed:int=0, # with the index, seeds every random draw of an image
                steps:int=20, # DDIM steps
                eta:float=0.0, # DDIM's noise scale
@@ -197,7 +197,7 @@ def trajectory(unet, scheduler, # the model and its noise schedule
     return dict(t=seq, xt=torch.stack(xt), x0=torch.stack(x0), final=x.clamp(-1, 1).cpu())
 
 # %% ../nbs/12_reports.ipynb #5b745258
-def plot_trajectory(trajs:dict, # label -> `trajectory` result, all over the same timesteps
+def plot_trajectory(trajs:dict, # label -> trajectory result, all over the same timesteps
                     step:int=-1, # which step, an index into the timesteps (-1: the last)
                     kind:str='x0' # 'x0': the predicted clean images; 'xt': the noisy images entering the step
                    ):
@@ -215,7 +215,7 @@ def plot_trajectory(trajs:dict, # label -> `trajectory` result, all over the sam
     return fig
 
 # %% ../nbs/12_reports.ipynb #45ab1d31
-def samples_widget(trajs:dict # label -> `trajectory` result, all over the same timesteps
+def samples_widget(trajs:dict # label -> trajectory result, all over the same timesteps
                   )->Panel:
     "`plot_trajectory` with a slider over the steps (labelled by timestep) and a choice between x0 and x_t."
     seq = next(iter(trajs.values()))['t']
@@ -226,7 +226,7 @@ def samples_widget(trajs:dict # label -> `trajectory` result, all over the same 
 # %% ../nbs/12_reports.ipynb #b84401db
 ACTIVATION_METRICS = {'outlier_ratio': 'outlier ratio', 'median': 'log10 median channel norm', 'max_over_median': 'log10 largest / median channel norm'}
 
-def activation_table(stats:ActivationStats, # calibrated statistics (`calibrate`)
+def activation_table(stats:ActivationStats, # calibrated statistics (calibrate)
                      k:float=OUTLIER_K, # a channel is an outlier above k x its layer's median norm
                      T:int=1000 # the scheduler's timesteps
                     )->dict:

@@ -26,6 +26,8 @@ def _skip(cell):
 def run(path):
     path = Path(path).resolve(); nb = read_nb(path); t0 = time.time()
     os.environ.setdefault('MPLBACKEND', 'module://matplotlib_inline.backend_inline')
+    for c in nb.cells:   # a cell that now prints nothing must not keep what it printed before (execnb leaves old outputs)
+        if not _skip(c): c.outputs = []
     sh = CaptureShell(path)
     cwd = os.getcwd(); os.chdir(path.parent)
     try: sh.run_all(nb, exc_stop=True, preproc=_skip)

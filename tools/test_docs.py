@@ -118,9 +118,27 @@ PAGE_JS = r"""() => {
     if (sig) docs[name] = true;
   }
   const code = Array.from(document.querySelectorAll('main pre')).map(e => e.textContent.split(/\s+/).join(' ').trim());
-  return {ids, links, imgs, sidebar, code, docs: Object.keys(docs), title: document.title,
+  // what cells printed (not their code): a reader should see results there, not progress bars, warnings or this machine's paths
+  const outputs = Array.from(document.querySelectorAll('.jp-OutputArea-output')).map(e => e.innerText);
+  const prose = Array.from(document.querySelectorAll('main .jp-MarkdownOutput, main .jp-RenderedMarkdown')).map(e => e.innerText);
+  return {ids, links, imgs, sidebar, code, outputs, prose, docs: Object.keys(docs), title: document.title,
           h1: document.querySelector('h1') ? text(document.querySelector('h1')) : ''};
 }"""
+
+BAR = re.compile(r'\d+%\|[^|\n]*\||\d+/\d+ \[\d+:\d\d|\bit/s\]')   # tqdm: "42%|####  |", "3/10 [00:01", "2.3it/s]"
+WARNING = re.compile(r'\b\w*Warning: |^\s*warnings\.warn\(', re.M)   # "…/x.py:12: UserWarning: ..." and its echoed source line
+ABS_PATH = re.compile(r'(?<![\w.~…/-])/(tmp|root|home|work|Users)/\S+|site-packages')   # this machine's files, not the reader's
+RAW_LINK = re.compile(r'\[`?[\w.]+`?\]\((https?://|/)[^)]*\)')   # Markdown link syntax left unrendered
+
+def output_faults(outputs:list, prose:list)->list:
+    "What a reader should not see in a page's cell outputs (and raw link syntax in its prose and signatures)."
+    found = []
+    for kind, pat in (('a progress bar', BAR), ('a warning', WARNING), ("a path of this machine's", ABS_PATH)):
+        hits = [m.group(0) for o in outputs for m in [pat.search(o)] if m]
+        if hits: found.append(f'{len(hits)} output(s) show {kind}, e.g. {hits[0][:80]!r}')
+    raw = [m.group(0) for t in [*outputs, *prose] for m in [RAW_LINK.search(t)] if m]
+    if raw: found.append(f'{len(raw)} block(s) show raw Markdown link syntax, e.g. {raw[0][:80]!r}')
+    return found
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *a): pass
@@ -195,6 +213,7 @@ def main():
                 if figs and not loaded: bad(p, f'no figure shown (the notebook has {figs} figure outputs)')
             for i in r['imgs']:
                 if not i['ok']: bad(p, f"image did not load: {i['src']}")
+            for msg in output_faults(r['outputs'], r['prose']): bad(p, msg)
             sb = {urljoin(base + p, h).split('#')[0] for h in r['sidebar']}
             for q in pages:
                 if (site/q).exists() and base + q not in sb: bad(p, f'sidebar has no link to {q}')
