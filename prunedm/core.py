@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['SEED_MAX', 'MARKER', 'LEVELS', 'METHODS', 'PrunedmError', 'check', 'check_range', 'check_memory', 'get_device',
-           'check_seed', 'seed_everything', 'evaluating', 'check_out', 'write_failure', 'note', 'writing', 'atomic_dir',
-           'resume_dir', 'save_json', 'load_json', 'load_state', 'fingerprint', 'save_checkpoint', 'load_checkpoint',
-           'optimizer_state', 'load_optimizer_state', 'parse_nm', 'check_sparsity', 'match_prefix', 'select_names',
-           'Method', 'register_method', 'method_names', 'get_method', 'check_options']
+__all__ = ['SEED_MAX', 'MARKER', 'CKPT_FILE', 'LEVELS', 'METHODS', 'PrunedmError', 'check', 'check_range', 'check_memory',
+           'get_device', 'check_seed', 'seed_everything', 'evaluating', 'check_out', 'write_failure', 'note', 'writing',
+           'atomic_dir', 'resume_dir', 'remove_ours', 'save_json', 'load_json', 'load_state', 'fingerprint',
+           'save_checkpoint', 'load_checkpoint', 'optimizer_state', 'load_optimizer_state', 'parse_nm',
+           'check_sparsity', 'match_prefix', 'select_names', 'Method', 'register_method', 'method_names', 'get_method',
+           'check_options']
 
 # %% ../nbs/00_core.ipynb #43b2a5bd
 class PrunedmError(ValueError):
@@ -260,6 +261,21 @@ def resume_dir(out:Path, # the output folder
     check(not resume or (d/marker).is_file(), f"resume=True, but there is {missing} in {d} to {finish.split()[0]}")
     return d
 
+# %% ../nbs/00_core.ipynb #f6e317d1
+def remove_ours(d:Path, # a work folder prunedm made
+                names # the entries in it (relative paths) that prunedm wrote
+               )->list[str]:
+    "Remove `names` from `d`, then `d` if nothing else is left; a file of the user's stays, with a note. Returns what is left."
+    d = Path(d)
+    for n in sorted(names, key=lambda n: -len(Path(n).parts)):   # files before the folders holding them
+        p = d/n
+        if p.is_file() or p.is_symlink(): p.unlink()
+        elif p.is_dir() and not any(p.iterdir()): p.rmdir()
+    left = sorted(str(p.relative_to(d)) for p in d.rglob('*')) if d.is_dir() else []
+    if d.is_dir() and not left: d.rmdir()
+    if left: note(f"{d} holds files prunedm did not write ({', '.join(left[:3])}), so it is left in place")
+    return left
+
 # %% ../nbs/00_core.ipynb #e6ba0380
 def _jsonable(o):
     import torch
@@ -301,6 +317,8 @@ def fingerprint(tensors:dict)->str:
     return h.hexdigest()[:16]
 
 # %% ../nbs/00_core.ipynb #a1c0a016
+CKPT_FILE = 'state.safetensors'   # the checkpoint in a resumable run's folder
+
 def save_checkpoint(path, # the checkpoint file (safetensors)
                     tensors:dict, # name -> tensor
                     meta:dict # JSON-able state, including the run's identity

@@ -339,7 +339,7 @@ def train_maskpro(unet, sched, data:ImageData, learner:MaskLearner, cfg:MaskProC
     gen = torch.Generator().manual_seed(cfg.seed + 1)   # the mask draws
     opts = _joint_setup(unet, learner, weight_lr, logit_lr) if update_weights else ()
     if not update_weights: unet.eval()
-    ckpt = Path(ckpt_dir)/'state.safetensors' if ckpt_dir is not None else None
+    ckpt = Path(ckpt_dir)/CKPT_FILE if ckpt_dir is not None else None
     start, scal, hist = 0, dict(d=0.0, v=0.0), {k: [] for k in HISTORY}
     if ckpt is not None and ckpt.exists(): start, scal, hist = _load_state(ckpt, learner, gen, identity, unet if update_weights else None, opts)
     check(start <= cfg.steps, f"the checkpoint in {ckpt.parent if ckpt else None} is at step {start}, "
@@ -479,7 +479,7 @@ def run_maskpro(model, # a model spec for load_model (the original, not the mask
                  resumed_at=hist['resumed_at'], seconds_per_step=seconds / max(1, steps_run))
     assert s['nm_compliance'] == 1.0, 'a learned mask is not N:M'
     with atomic_dir(out, overwrite) as tmp: _write_run(tmp, learned, sched, final, learner, hist, s, ev, st, save_logits)
-    shutil.rmtree(ckpt, ignore_errors=True)
+    remove_ours(ckpt, [CKPT_FILE])
     return s
 
 # %% ../nbs/09_maskpro.ipynb #b9a0a013

@@ -212,7 +212,7 @@ def _write_samples(out:Path, overwrite:bool, work:Path, s:dict):
         np.savez(tmp/'samples.npz', arr_0=arr)
         save_grid(to_float(torch.from_numpy(arr[:64]).permute(0, 3, 1, 2)), tmp/'grid.png')
         save_json(s, tmp/'summary.json')
-    shutil.rmtree(work, ignore_errors=True)
+    remove_ours(work, [MARKER, 'run.json', 'images', *(f'images/{f.name}' for f in files)])
 
 # %% ../nbs/05_sampling.ipynb #0b90eff3
 def _images_npz(path:Path)->np.ndarray:

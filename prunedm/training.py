@@ -157,7 +157,7 @@ class Trainer:
         self.unet, self.teacher = unet.to(self.dev).train(), teacher.to(self.dev).eval() if teacher is not None else None
         if cfg.dropout is not None: set_dropout(self.unet, cfg.dropout)
         self.masks = {k: m.to(self.dev) for k, m in (masks or {}).items()}; check_masks(self.masks, unet)
-        self.ckpt = Path(ckpt_dir)/'state.safetensors' if ckpt_dir is not None else None
+        self.ckpt = Path(ckpt_dir)/CKPT_FILE if ckpt_dir is not None else None
         self.ckpt_every, self.history, self.writer = ckpt_every, [], None   # writer: a TensorBoard SummaryWriter, set by the caller
         self._setup()
 
@@ -312,7 +312,7 @@ def _finetune_cfg(teacher, distill, settings:dict)->TrainConfig:
 # %% ../nbs/04_training.ipynb #d4e2a003
 def _ckpt_dir(out:Path, resume:bool)->Path:
     "The checkpoint folder of a run into `out` (see `resume_dir`)."
-    return resume_dir(out, resume, 'finetune-ckpt', 'state.safetensors', 'its checkpoint', 'no checkpoint')
+    return resume_dir(out, resume, 'finetune-ckpt', CKPT_FILE, 'its checkpoint', 'no checkpoint')
 
 # %% ../nbs/04_training.ipynb #8c4e7ac1
 def write_log(history:list[dict], path):
@@ -367,7 +367,7 @@ def run_finetune(model, # a model spec: a pruned, masked or dense folder (load_m
         diverged = True
         check_finite(tuned, f'model={str(model)!r} after fine-tuning', f'lower lr={cfg.lr:g}'); diverged = False
     except PrunedmError:   # a run that diverged from the start leaves no checkpoint: it could only diverge again
-        if (diverged or trainer.diverged) and not resume and trainer.rank == 0: shutil.rmtree(ckpt, ignore_errors=True)
+        if (diverged or trainer.diverged) and not resume and trainer.rank == 0: remove_ours(ckpt, [CKPT_FILE])
         raise
     finally:
         if trainer.writer is not None: trainer.writer.close()
@@ -376,7 +376,7 @@ def run_finetune(model, # a model spec: a pruned, masked or dense folder (load_m
              seconds=time.time() - t0, loss_first=float(np.mean(losses[:50])), loss_last=float(np.mean(losses[-50:])))
     if trainer.rank == 0: _write_finetune(out, overwrite, tuned, sched, masks, trainer.history, s)
     if trainer.acc: trainer.acc.wait_for_everyone()
-    if trainer.rank == 0: shutil.rmtree(ckpt, ignore_errors=True)
+    if trainer.rank == 0: remove_ours(ckpt, [CKPT_FILE])
     return s
 
 # %% ../nbs/04_training.ipynb #d4e2a006
