@@ -375,9 +375,9 @@ def _terminate(signum, frame): raise _Terminated()
 
 def _run(a):
     "Run the command; warnings printed only if it succeeds; user mistakes and failed writes as one line, exit 2."
-    from prunedm.core import writing
+    from prunedm.core import write_failure
     try:
-        with warnings.catch_warnings(record=True) as caught, writing('the output'):   # a failed write the stage did not name
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('default'); a.func(a)
         for w in caught: warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except PrunedmError as e: _fail(_flags(str(e)))
@@ -387,7 +387,8 @@ def _run(a):
     except Exception as e:
         if isinstance(e, MemoryError) or isinstance(e, RuntimeError) and 'allocate' in str(e):
             _fail('out of memory: use smaller counts or batch sizes')
-        raise
+        if write_failure(e) is None: raise
+        _fail(f"cannot write {getattr(e, 'filename', None) or 'the output'}: {write_failure(e)}; nothing was written")
 
 def _fail(msg:str):
     print(f'prunedm: error: {msg}', file=sys.stderr); sys.exit(2)
