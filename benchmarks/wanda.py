@@ -8,7 +8,8 @@ import argparse, time
 import torch
 from prunedm.activations import CalibConfig, TIME_STRATEGIES, ACTIVATION_STRATEGIES
 from prunedm.data import load_data
-from prunedm.report import md_table, oneshot_losses
+from prunedm.compare import md_table
+from prunedm.demo import oneshot_losses
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument('--calib-steps', type=int, default=1024); p.add_argument('--target-steps', default='all')

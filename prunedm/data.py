@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from .core import *
 
 # %% auto #0
-__all__ = ['EMBEDDED_HELDOUT_PER_CLASS', 'ImageData', 'to_float', 'to_uint8', 'embedded_digits', 'show_images', 'load_data']
+__all__ = ['EMBEDDED_HELDOUT_PER_CLASS', 'IMG_EXT', 'ImageData', 'to_float', 'to_uint8', 'embedded_digits', 'show_images',
+           'open_image', 'load_data']
 
 # %% ../nbs/01_data.ipynb #f2c6daca
 @dataclass
@@ -33,7 +34,8 @@ class ImageData:
         "Images `idx` of `split` as floats in [-1, 1]."
         return to_float(getattr(self, split)[idx])
 
-    def __repr__(self): return f'ImageData({self.name!r}, train={len(self.train)}, heldout={len(self.heldout)}, shape={self.shape})'
+    def __repr__(self):
+        return f'ImageData({self.name!r}, train={len(self.train)}, heldout={len(self.heldout)}, shape={self.shape})'
 
 # %% ../nbs/01_data.ipynb #e344bb31
 def to_float(x:torch.Tensor)->torch.Tensor:
@@ -66,12 +68,17 @@ def embedded_digits()->ImageData:
 # %% ../nbs/01_data.ipynb #a7356c88
 def show_images(x:torch.Tensor, # images in [-1, 1], (N, C, H, W)
                 nrow:int=16, # images per row
-                title:str|None=None, ax=None, figsize=None):
+                title:str|None=None, # a title above the grid
+                ax=None, # a matplotlib axes to draw on; None: a new figure
+                figsize=None # the new figure's size; None: 0.45 inch per image
+               ):
     "Show a grid of images."
     import matplotlib.pyplot as plt
     from torchvision.utils import make_grid
     g = make_grid(to_uint8(x.detach().cpu()), nrow=nrow, padding=1, pad_value=255).permute(1, 2, 0)
-    if ax is None: _, ax = plt.subplots(figsize=figsize or (nrow * 0.45, (len(x) + nrow - 1) // nrow * 0.45 + 0.3))
+    if ax is None:
+        rows = (len(x) + nrow - 1) // nrow
+        _, ax = plt.subplots(figsize=figsize or (nrow * 0.45, rows * 0.45 + 0.3))
     ax.imshow(g.numpy().squeeze(), cmap='gray' if g.shape[-1] in (1, 3) and x.shape[1] == 1 else None)
     ax.axis('off')
     if title: ax.set_title(title)
@@ -81,25 +88,31 @@ def show_images(x:torch.Tensor, # images in [-1, 1], (N, C, H, W)
 def _cifar10(path)->ImageData:
     from torchvision.datasets import CIFAR10
     path = Path(path)
-    check((path/'cifar-10-batches-py').is_dir(), f"data='cifar10:{path}': CIFAR-10 not found, expected torchvision's folder "
-          f"{path/'cifar-10-batches-py'}; download it where the network is reachable (torchvision.datasets.CIFAR10(root, download=True))")
+    folder = path/'cifar-10-batches-py'
+    check(folder.is_dir(), f"data='cifar10:{path}': CIFAR-10 not found, expected torchvision's folder {folder}; "
+          "download it where the network is reachable (torchvision.datasets.CIFAR10(root, download=True))")
     tr, te = CIFAR10(str(path), train=True), CIFAR10(str(path), train=False)
     u8 = lambda d: torch.from_numpy(d.data).permute(0, 3, 1, 2).contiguous()
     return ImageData(f'cifar10:{path}', u8(tr), u8(te), torch.tensor(tr.targets), torch.tensor(te.targets))
 
 # %% ../nbs/01_data.ipynb #17c1a98e
-_IMG_EXT = {'.png', '.jpg', '.jpeg', '.bmp', '.webp'}
+IMG_EXT = {'.png', '.jpg', '.jpeg', '.bmp', '.webp'}
 
-def _open(f)->'PIL.Image.Image':
-    "Read one image file completely (16-bit grey scaled to 8 bits); a one-line error for one unreadable or of an odd mode."
+def open_image(f)->'PIL.Image.Image':
+    "Read one image file completely (16-bit grey scaled to 8 bits); a one-line error if unreadable or of an odd mode."
     from PIL import Image
     try:
-        with Image.open(f) as im: im.load(); fmt, im = im.format, im.copy()
-    except Exception as e: raise PrunedmError(f"data: cannot read the image {f} ({type(e).__name__}): remove or replace the file")
-    if im.mode.startswith('I;16') or im.mode == 'I' and fmt == 'PNG':   # 16-bit grey: PIL's convert('L') would clip at 255
+        with Image.open(f) as src:
+            src.load()
+            fmt, im = src.format, src.copy()
+    except Exception as e:
+        raise PrunedmError(f"data: cannot read the image {f} ({type(e).__name__}): remove or replace the file")
+    # 16-bit grey: PIL's convert('L') would clip at 255
+    if im.mode.startswith('I;16') or im.mode == 'I' and fmt == 'PNG':
         return Image.fromarray(np.round(np.asarray(im, dtype=np.float64) / 257).clip(0, 255).astype(np.uint8))
     check(im.mode in ('1', 'L', 'LA', 'P', 'PA', 'RGB', 'RGBA', 'CMYK', 'YCbCr', 'LAB', 'HSV'),
-          f"data: the image {f} is of mode {im.mode}, which prunedm does not read faithfully: save it as 8-bit grey or RGB")
+          f"data: the image {f} is of mode {im.mode}, which prunedm does not read faithfully: "
+          "save it as 8-bit grey or RGB")
     return im
 
 # %% ../nbs/01_data.ipynb #fa9d6b47
@@ -107,15 +120,18 @@ def _fit(img, size:int, channels:int)->torch.Tensor:
     "A PIL image center-cropped, resized to `size` and converted to `channels`, as uint8 (C, H, W)."
     from PIL import Image
     img = img.convert('L' if channels == 1 else 'RGB')
-    w, h = img.size; s = min(w, h)
-    img = img.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)).resize((size, size), Image.BICUBIC)
+    w, h = img.size
+    s = min(w, h)
+    left, top = (w - s) // 2, (h - s) // 2
+    img = img.crop((left, top, left + s, top + s)).resize((size, size), Image.BICUBIC)
     a = torch.from_numpy(np.array(img))
     return a[None] if channels == 1 else a.permute(2, 0, 1)
 
 # %% ../nbs/01_data.ipynb #2899e7d1
 def _split(name, x:torch.Tensor, labels=None)->ImageData:
     "Hold out 10% (at most 10,000) of `x` with seed 0."
-    n = len(x); nh = min(max(1, n // 10), 10_000)
+    n = len(x)
+    nh = min(max(1, n // 10), 10_000)
     check(n >= 2, f"data={name!r}: {n} image(s) found, at least 2 are needed (one to train, one to hold out)")
     perm = torch.from_numpy(np.random.default_rng(0).permutation(n))
     h, t = perm[:nh], perm[nh:]
@@ -128,14 +144,15 @@ def _folder(path, size:int, channels:int)->ImageData:
     if (path/'dataset_info.json').exists() or (path/'state.json').exists() or (path/'dataset_dict.json').exists():
         return _hf_disk(path, size, channels)
     from PIL import Image
-    files = sorted(p for p in path.rglob('*') if p.suffix.lower() in _IMG_EXT)
+    files = sorted(p for p in path.rglob('*') if p.suffix.lower() in IMG_EXT)
     check(files, f"data={str(path)!r}: no images (png, jpg, bmp, webp) found in this folder")
-    return _split(str(path), torch.stack([_fit(_open(f), size, channels) for f in files]))
+    return _split(str(path), torch.stack([_fit(open_image(f), size, channels) for f in files]))
 
 # %% ../nbs/01_data.ipynb #4f6c4280
 def _hf_disk(path, size:int, channels:int)->ImageData:
     try: import datasets
-    except ImportError: raise PrunedmError(f"data={str(path)!r} is a saved HF dataset: install the `datasets` package to read it")
+    except ImportError:
+        raise PrunedmError(f"data={str(path)!r} is a saved HF dataset: install the `datasets` package to read it")
     ds = datasets.load_from_disk(str(path))
     if isinstance(ds, datasets.DatasetDict): ds = ds['train'] if 'train' in ds else ds[list(ds)[0]]
     col = next((c for c in ('image', 'img', 'images') if c in ds.column_names), None)
@@ -155,9 +172,11 @@ def load_data(spec='embedded', # 'embedded', 'cifar10:PATH', an image folder, a 
     if isinstance(spec, ImageData): data = spec
     elif str(spec) == 'embedded': data = embedded_digits()
     elif str(spec).startswith('cifar10:'): data = _cifar10(str(spec).split(':', 1)[1])
-    elif str(spec) == 'cifar10': raise PrunedmError("data='cifar10' needs the folder: cifar10:PATH, PATH holding cifar-10-batches-py")
+    elif str(spec) == 'cifar10':
+        raise PrunedmError("data='cifar10' needs the folder: cifar10:PATH, PATH holding cifar-10-batches-py")
     elif Path(spec).is_dir(): data = _folder(spec, size, channels)
-    else: raise PrunedmError(f"data={str(spec)!r} is unknown: use 'embedded', 'cifar10:PATH' or an existing image folder")
+    else:
+        raise PrunedmError(f"data={str(spec)!r} is unknown: use 'embedded', 'cifar10:PATH' or an existing image folder")
     check(data.shape == (channels, size, size), f"data={data.name!r} has images of shape {data.shape}, "
           f"but the model expects {(channels, size, size)}: pick data that fits the model")
     return data

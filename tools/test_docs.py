@@ -119,8 +119,9 @@ PAGE_JS = r"""() => {
   }
   const code = Array.from(document.querySelectorAll('main pre')).map(e => e.textContent.split(/\s+/).join(' ').trim());
   // what cells printed (not their code): a reader should see results there, not progress bars, warnings or this machine's paths
-  const outputs = Array.from(document.querySelectorAll('.jp-OutputArea-output')).map(e => e.innerText);
-  const prose = Array.from(document.querySelectorAll('main .jp-MarkdownOutput, main .jp-RenderedMarkdown')).map(e => e.innerText);
+  // (Pandoc's markup: a code cell is a div.cell holding its outputs, each a div.output; the prose is the rest of main)
+  const outputs = Array.from(document.querySelectorAll('main .cell .output')).map(e => e.innerText);
+  const prose = Array.from(document.querySelectorAll('main > :not(.cell):not(header)')).map(e => e.innerText);
   return {ids, links, imgs, sidebar, code, outputs, prose, docs: Object.keys(docs), title: document.title,
           h1: document.querySelector('h1') ? text(document.querySelector('h1')) : ''};
 }"""
