@@ -107,11 +107,9 @@ def _add_methods(p, level:str, what:str, **kw):
 
 def _method_opts(a, level:str)->dict:
     "The method options given on the command line; the calibration flags become one CalibConfig."
-    from prunedm.core import get_method
     opts, cfg = _given(a, *_flag_options(level)), _calib(a) if hasattr(a, 'calib_steps') else None
     if cfg is not None:
-        check('cfg' not in get_method(a.method, level).options or a.method in _calibrating(level),
-              f"method={a.method!r} takes no calibration options (--calib-steps ...)")
+        check(a.method in _calibrating(level), f"method={a.method!r} takes no calibration options (--calib-steps ...)")
         opts['cfg'] = cfg
     return opts
 
@@ -124,7 +122,6 @@ def _flags(msg:str)->str:
     flag = lambda name: '--' + (_ALIASES.get(name) or name.split('.')[-1]).replace('_', '-')
     name = r'(?<![\w.-])(?![A-Z][A-Z0-9_]*=)([A-Za-z_][\w.]*)'   # a parameter; HF_HUB_OFFLINE=1 (a variable) stays
     msg = re.sub(name + r'=True\b', lambda m: flag(m[1]), ' '.join(msg.split()))   # a switch: --overwrite
-    msg = msg.replace('takes no option cfg', 'takes no calibration options (--calib-steps ...)')
     return re.sub(name + r'=(?=\S)', lambda m: flag(m[1]) + ' ', msg)
 
 # %% ../nbs/90_cli.ipynb #988c7aa9

@@ -43,6 +43,11 @@ def size_table(spec:str='arch:cifar10', # a model spec for load_model
 
 
 # %% ../nbs/10_compare.ipynb #1d29843c
+def _check_timing(batch_size, repeats, warmup):
+    "One-line errors for timing settings that cannot work, before any model is loaded."
+    for k, v, lo in (('batch_size', batch_size, 1), ('repeats', repeats, 1), ('warmup', warmup, 0)):
+        check_range(k, v, lo, integer=True)
+
 def _timing_inputs(models:dict, batch_size:int, dev)->tuple:
     "One seeded batch (x, t) that every model in `models` takes; a one-line error if they take different inputs."
     shapes = {(m.config.in_channels, m.config.sample_size) for m in models.values()}
@@ -60,8 +65,7 @@ def time_models(models:dict, # name -> UNet, all taking the same input shape
                 progress:bool=True # a progress bar
                )->list[dict]:
     "Median forward latency of each model, timed round-robin; `speedup` is relative to the first model."
-    for k, v, lo in (('batch_size', batch_size, 1), ('repeats', repeats, 1), ('warmup', warmup, 0)):
-        check_range(k, v, lo, integer=True)
+    _check_timing(batch_size, repeats, warmup)
     dev = get_device(device)
     x, t = _timing_inputs(models, batch_size, dev)
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
@@ -328,8 +332,9 @@ def _load_models(models:list, device)->tuple[dict, dict]:
     named, specs = {}, {}
     for i, spec in enumerate(models):
         k = str(spec) if str(spec) not in named else f'{spec} ({i})'
-        named[k], specs[k] = load_model(spec, device), spec
-        check_finite(named[k][0], f'models[{i}]={str(spec)!r}', 'no loss, FID or sample of it would mean anything')
+        why = 'no loss, FID or sample of it would mean anything'
+        named[k] = load_checked(spec, device, why, what=f'models[{i}]={str(spec)!r}')
+        specs[k] = spec
     return named, specs
 
 def _compare_notes(rows, ev, batch_size, repeats, device, probe_size, n_samples, steps, seed)->str:
@@ -358,8 +363,7 @@ def run_compare(models:list, # model specs (folders, 'embedded', arch:NAME), the
                )->list[dict]:
     "Measure `models` side by side and write the report (CSV, JSON, Markdown, HTML, grids) to `out`; returns the rows."
     out = check_out(out, overwrite, {**{f'models[{i}]': m for i, m in enumerate(models)}, 'data': data})
-    for k, v, lo in (('batch_size', batch_size, 1), ('repeats', repeats, 1), ('warmup', warmup, 0)):
-        check_range(k, v, lo, integer=True)
+    _check_timing(batch_size, repeats, warmup)
     named, specs = _load_models(models, device)
     rows = time_models({k: u for k, (u, _) in named.items()}, batch_size, repeats, warmup, device, progress)
     for r in rows:

@@ -12,7 +12,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['COUNT', 'SIZE', 'FRACTION', 'POSITIVE', 'SEED_MAX', 'SEED', 'MARKER', 'CKPT_FILE', 'LEVELS', 'LEVEL_ARGS', 'METHODS',
-           'PrunedmError', 'check', 'check_range', 'Num', 'check_memory', 'get_device', 'check_seed', 'seed_everything',
+           'PrunedmError', 'check', 'Num', 'check_range', 'check_memory', 'get_device', 'check_seed', 'seed_everything',
            'evaluating', 'writable_parent', 'first_line', 'accelerator', 'check_out', 'write_failure', 'note',
            'writing', 'atomic_dir', 'resume_dir', 'remove_ours', 'save_json', 'load_json', 'load_state', 'fingerprint',
            'save_checkpoint', 'load_checkpoint', 'optimizer_state', 'load_optimizer_state', 'parse_nm',
@@ -29,22 +29,7 @@ def check(cond, msg:str):
     "Raise `PrunedmError(msg)` unless `cond`."
     if not cond: raise PrunedmError(msg)
 
-# %% ../nbs/00_core.ipynb #a1c0a003
-def check_range(name:str, # the parameter's name, as the caller wrote it
-                value, # the value given
-                lo=None, # the inclusive lower bound; None: unbounded
-                hi=None, # the inclusive upper bound; None: unbounded
-                integer:bool=False # must be a whole number
-               ):
-    "Return `value` if it is a number in [`lo`, `hi`] (a whole one if `integer`), else a one-line `PrunedmError`."
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and value == value
-    if integer: ok = ok and float(value).is_integer()
-    what = 'a whole number' if integer else 'a number'
-    rng = f" in [{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
-    check(ok and (lo is None or value >= lo) and (hi is None or value <= hi), f"{name}={value!r} is not {what}{rng}")
-    return int(value) if integer else value
-
-# %% ../nbs/00_core.ipynb #4fd10ec5
+# %% ../nbs/00_core.ipynb #e413ae59
 class Num:
     "A number type with bounds, e.g. `Num(int, 1)`: whole numbers >= 1."
     def __init__(self, kind:type, # int or float
@@ -85,6 +70,18 @@ class Num:
 
 COUNT, SIZE = Num(int, 1), Num(int, 0)   # counts of at least one; sizes that may be 0
 FRACTION, POSITIVE = Num(float, 0, 1, hi_open=True), Num(float, 0, lo_open=True)   # [0, 1); (0, inf]
+
+# %% ../nbs/00_core.ipynb #2f26e4c8
+def check_range(name:str, # the parameter's name, as the caller wrote it
+                value, # the value given
+                lo=None, # the inclusive lower bound; None: unbounded
+                hi=None, # the inclusive upper bound; None: unbounded
+                integer:bool=False # must be a whole number
+               ):
+    "Return `value` if it is a number in [`lo`, `hi`] (a whole one if `integer`), else a one-line `PrunedmError`."
+    Num(int if integer else float, lo, hi).check(name, value)
+    return int(value) if integer else value
+
 
 # %% ../nbs/00_core.ipynb #a1c0a027
 def _available()->int:

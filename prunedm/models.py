@@ -324,11 +324,12 @@ def check_finite(unet, # the model
 
 def load_checked(model, # a model spec for load_model, or a (unet, scheduler) pair already loaded
                  device=None, # 'cpu', 'cuda'; None picks CUDA when available
-                 fix:str='check how it was made' # what to do, for the error
+                 fix:str='check how it was made', # what to do, for the error
+                 what:str|None=None # how the error names the model (default: model='SPEC', or 'the model')
                 )->tuple:
     "`load_model(model, device)` (or the pair), refused in one line unless its weights and outputs are finite."
     spec = isinstance(model, (str, Path))
     unet, sched = load_model(model, device) if spec else model
-    check_finite(unet, f'model={str(model)!r}' if spec else 'the model', fix)
+    check_finite(unet, what or (f'model={str(model)!r}' if spec else 'the model'), fix)
     return unet, sched
 
