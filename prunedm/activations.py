@@ -88,15 +88,16 @@ def calibration_batches(data:ImageData, # calibration images (the training split
                         cfg:CalibConfig, # how many samples, which timesteps, in how many buckets
                         T:int=1000 # the scheduler's timesteps
                        ):
-    "Yield `(bucket, x0, t, noise)` batches: `cfg.steps` samples spread evenly over the buckets of the target range."
+    "Yield `(bucket, x0, t, noise, labels)` batches: `cfg.steps` samples spread evenly over the target range's buckets."
     check(data is not None and len(data.train) > 0, 'data: no calibration images; give data with training images')
     edges, g = cfg.bucket_edges(T), torch.Generator().manual_seed(cfg.seed)
     for b, n in enumerate(_bucket_sizes(cfg)):
         for s in range(0, n, cfg.batch_size):
             k = min(cfg.batch_size, n - s)
-            x0 = data.batch(torch.randint(len(data.train), (k,), generator=g))
+            idx = torch.randint(len(data.train), (k,), generator=g)
+            x0, y = data.batch(idx), (data.train_labels[idx] if data.train_labels is not None else None)
             t = torch.randint(int(edges[b]), int(edges[b + 1]), (k,), generator=g)
-            yield b, x0, t, torch.randn(x0.shape, generator=g)
+            yield b, x0, t, torch.randn(x0.shape, generator=g), y
 
 # %% ../nbs/07_activations.ipynb #88b932d1
 def _channel_sq_norms(x:torch.Tensor)->torch.Tensor:
@@ -185,12 +186,15 @@ def calibrate(unet, # the model
     layers = conv_linear_layers(unet) if layers is None else layers
     dev = next(unet.parameters()).device
     stats, t0 = ActivationStats(layers, cfg.buckets, cfg.reservoir, cfg.seed), time.time()
+    cond = num_classes(unet) is not None
+    if cond and data is not None:
+        check(data.train_labels is not None, f"the model is class-conditional, but data={data.name!r} has no labels")
     batches = sum(-(-n // cfg.batch_size) for n in _bucket_sizes(cfg))
     with stats, evaluating(unet):
-        for b, x0, t, noise in tqdm(calibration_batches(data, cfg, T), total=batches, desc='calibrate',
+        for b, x0, t, noise, y in tqdm(calibration_batches(data, cfg, T), total=batches, desc='calibrate',
                                     disable=not progress):
             stats.bucket = b
-            unet(scheduler.add_noise(x0, noise, t).to(dev), t.to(dev))
+            denoise(unet, scheduler.add_noise(x0, noise, t).to(dev), t.to(dev), y if cond else None)
     stats.seconds, stats.cfg = time.time() - t0, cfg
     return stats
 

@@ -33,11 +33,17 @@ def _add_out(p, default=None):
 def _add_device(p):
     p.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: cuda when available)")
 
+def _add_guidance(p):
+    p.add_argument('--guidance', type=Num(float, 0, 100),
+                   help="classifier-free guidance scale of a class-conditional model "
+                   "(default: the model's own, else 1)")
+
 def _add_check(p):
     p.add_argument('--check', action='store_true', help='check every input and exit (before `accelerate launch`)')
 
 def _add_common(p, data='embedded', data_help="images: 'embedded', 'cifar10:PATH' or an image folder"):
-    p.add_argument('--model', default='embedded', help="'embedded', a diffusers model folder, a hub id or arch:NAME")
+    p.add_argument('--model', default='embedded',
+                   help="'embedded', 'embedded-dit', a diffusers model or pipeline folder, a hub id or arch:NAME")
     if data != 'none': p.add_argument('--data', default=data, help=data_help)
     _add_device(p)
     p.add_argument('--seed', type=SEED, default=0, help='seeds every random draw of the command (0 to 2^63 - 1)')
@@ -153,7 +159,7 @@ def cmd_prune(a):
     "Structural pruning: the pruned model folder, summary.json and figures."
     from prunedm.structural import run_prune
     s = run_prune(a.model, a.method, a.ratio, a.out, a.data, a.vis_samples, a.vis_steps, a.seed, a.device, a.overwrite,
-                  **_given(a, 'ignore', 'paper'), **_method_opts(a, 'channels'))
+                  **_given(a, 'ignore', 'paper', 'units'), **_method_opts(a, 'channels'))
     print(f"{a.method} {a.ratio}: {s['params_dense']/1e6:.2f}M -> {s['params']/1e6:.2f}M params, "
           f"{s['macs_dense']/1e6:.0f}M -> {s['macs']/1e6:.0f}M MACs, "
           f"criterion {s['criterion_seconds']:.1f} s -> {a.out}")
@@ -166,6 +172,8 @@ def _p_prune(p):
                    help='prefixes of layers to keep besides conv_out, conv_in and the time embedding')
     p.add_argument('--paper', action='store_true',
                    help="keep only conv_out, as the Diff-Pruning code (reproduces the paper's sizes)")
+    p.add_argument('--units', choices=['heads', 'mlp', 'heads+mlp'],
+                   help="a DiT's structures the channel criteria remove in every block (default: heads+mlp)")
     p.add_argument('--vis-samples', type=SIZE, default=16,
                    help='samples drawn after pruning for vis/after_pruning.png (0: none)')
     p.add_argument('--vis-steps', type=Num(int, 1, 1000), default=50, help='DDIM steps for those samples')
@@ -274,7 +282,7 @@ def cmd_finetune(a):
     "Fine-tune a pruned or masked model: its folder (masks kept), summary.json, train_log.csv, training_curve.png."
     from prunedm.training import run_finetune
     settings = dict(steps=a.steps, batch_size=a.batch_size, lr=a.lr, warmup=a.warmup, ema_decay=a.ema_decay,
-                    accumulate=a.accumulate, dropout=a.dropout, seed=a.seed)
+                    accumulate=a.accumulate, dropout=a.dropout, label_dropout=a.label_dropout, seed=a.seed)
     teacher = None if a.teacher == 'none' else a.teacher
     distill = None if a.distill == 'none' else a.distill
     s = run_finetune(a.model, a.out, a.data, teacher, distill, a.resume, a.ckpt_every, a.tensorboard, a.device,
@@ -300,6 +308,8 @@ def _p_finetune(p):
     p.add_argument('--accumulate', type=COUNT, help='gradient accumulation steps (default: 1)')
     p.add_argument('--dropout', type=FRACTION,
                    help="dropout rate while training (default: the model's own; the paper's CIFAR-10 recipe: 0.1)")
+    p.add_argument('--label-dropout', type=FRACTION, help="share of class labels replaced by the null class, for "
+                   "classifier-free guidance (a class-conditional model; default: 0.1)")
     p.add_argument('--amp', choices=['bf16', 'fp32'],
                    help=f"precision of the forward pass (default: {FINETUNE['amp'] or 'fp32'})")
     p.add_argument('--resume', action='store_true',
@@ -314,9 +324,12 @@ def _p_finetune(p):
 def cmd_evaluate(a):
     "Evaluate one model: summary.json, samples.png, loss_by_t.csv."
     from prunedm.evaluation import run_evaluate
-    res = run_evaluate(a.model, a.out, a.data, a.n_samples, a.steps, a.seed, a.probe_size, a.device, a.overwrite)
+    res = run_evaluate(a.model, a.out, a.data, a.n_samples, a.steps, a.seed, a.probe_size, a.device, a.overwrite,
+                       guidance=a.guidance)
     fid = 'n/a' if res['fid'] is None else f"{res['fid']:.3f}"
-    print(f"loss {res['loss']:.5f} +- {res['loss_se']:.5f}, FID {fid} ({a.n_samples} samples), "
+    acc = (f", class accuracy {res['class_accuracy']:.1%} at guidance {res['guidance']:g}"
+           if 'class_accuracy' in res else '')
+    print(f"loss {res['loss']:.5f} +- {res['loss_se']:.5f}, FID {fid} ({a.n_samples} samples){acc}, "
           f"{res['params']/1e6:.2f}M params, {res['macs']/1e6:.0f}M MACs, sparsity {res['sparsity']:.3f} -> {a.out}")
 
 def _p_evaluate(p):
@@ -324,6 +337,7 @@ def _p_evaluate(p):
     p.add_argument('--n-samples', type=Num(int, 2), default=256, help='DDIM samples for FID')
     p.add_argument('--steps', type=Num(int, 1, 1000), default=50, help='DDIM steps')
     p.add_argument('--probe-size', type=Num(int, 2), default=4096, help='fixed (x0, t, noise) triples for the loss')
+    _add_guidance(p)
     _add_out(p)
 
 def cmd_compare(a):
@@ -356,7 +370,7 @@ def cmd_sample(a):
     "Draw images: images/*.png, samples.npz, grid.png, summary.json."
     from prunedm.sampling import run_sample
     s = run_sample(a.model, a.out, a.n, a.scheduler, a.steps, a.eta, a.skip, a.batch_size, a.seed, a.resume, a.device,
-                   a.overwrite, check_only=a.check)
+                   a.overwrite, check_only=a.check, classes=a.classes, guidance=a.guidance)
     if int(os.environ.get('RANK', '0')): return   # data-parallel: the first process reports
     if a.check: return print(f"inputs checked: {a.n} images of {a.model} can be drawn into {a.out} (nothing was run)")
     print(f"{s['n']} images ({s['drawn']} drawn now, {s['processes']} process(es)), "
@@ -377,6 +391,9 @@ def _p_sample(p):
                    help='images per forward pass (the images do not depend on it)')
     p.add_argument('--resume', action='store_true',
                    help='finish an interrupted run into the same --out, keeping its images')
+    p.add_argument('--classes', help="classes of a class-conditional model, taken in turn by image index: e.g. 0,3,7, "
+                   "or all (default: all, balanced)")
+    _add_guidance(p)
     _add_check(p)
     _add_out(p)
 

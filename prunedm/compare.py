@@ -49,13 +49,18 @@ def _check_timing(batch_size, repeats, warmup):
         check_range(k, v, lo, integer=True)
 
 def _timing_inputs(models:dict, batch_size:int, dev)->tuple:
-    "One seeded batch (x, t) that every model in `models` takes; a one-line error if they take different inputs."
-    shapes = {(m.config.in_channels, m.config.sample_size) for m in models.values()}
+    "One seeded batch (x, t, labels) every model in `models` takes; a one-line error if they take different inputs."
+    shapes = {image_shape(m) for m in models.values()}
     check(len(shapes) == 1,
           f'models: they take different inputs {sorted(shapes)}; compare models of one architecture family')
-    (c, s), g = shapes.pop(), torch.Generator().manual_seed(0)
-    x, t = torch.randn(batch_size, c, s, s, generator=g), torch.randint(0, 1000, (batch_size,), generator=g)
-    return x.to(dev), t.to(dev)
+    shape, g = shapes.pop(), torch.Generator().manual_seed(0)
+    x, t = torch.randn(batch_size, *shape, generator=g), torch.randint(0, 1000, (batch_size,), generator=g)
+    y = torch.arange(batch_size) % min(num_classes(m) or 1 for m in models.values())   # balanced labels (if any)
+    return x.to(dev), t.to(dev), y.to(dev)
+
+def _labels(model, y):
+    "The labels `y` for a conditional model, None for an unconditional one."
+    return y if num_classes(model) is not None else None
 
 def time_models(models:dict, # name -> UNet, all taking the same input shape
                 batch_size:int=8, # images per pass
@@ -67,14 +72,15 @@ def time_models(models:dict, # name -> UNet, all taking the same input shape
     "Median forward latency of each model, timed round-robin; `speedup` is relative to the first model."
     _check_timing(batch_size, repeats, warmup)
     dev = get_device(device)
-    x, t = _timing_inputs(models, batch_size, dev)
+    x, t, y = _timing_inputs(models, batch_size, dev)
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
     times = {k: [] for k in models}
     with torch.inference_mode():
         for m in models.values(): m.to(dev).eval()
         for r in tqdm(range(warmup + repeats), desc='timing', disable=not progress):
             for k, m in models.items():
-                sync(); t0 = time.perf_counter(); m(x, t); sync()
+                yk = _labels(m, y)
+                sync(); t0 = time.perf_counter(); denoise(m, x, t, yk); sync()
                 if r >= warmup: times[k].append(time.perf_counter() - t0)
     return _latency_rows(models, times)
 
@@ -123,6 +129,10 @@ COLUMNS = {   # column -> (header, definition, format)
     'kid': ('KID', 'kernel inception distance (unbiased MMD², cubic kernel) in the same features; '
                    'near 0 for real images', _digits(2)),
     'confident': ('confident', "share of samples the digit classifier assigns a class with p >= 0.9", _pct),
+    'class_accuracy': ('class accuracy', "a class-conditional model's samples drawn for every class in turn: the share "
+                                         "the digit classifier assigns to the class asked for", _pct),
+    'guidance': ('guidance', "the classifier-free guidance scale a class-conditional model was sampled with",
+                 lambda v: f'{v:g}'),
     'finetune_s': ('fine-tune', 'seconds of fine-tuning', lambda v: f'{v:.0f} s'),
     'latency_ms': ('latency', 'median time of one forward pass of a batch, models timed in turn, round after round',
                    lambda v: f'{_sig(v, 3)} ms'),
@@ -186,10 +196,11 @@ def _quiet_stderr():
     try: os.dup2(null, 2); yield
     finally: os.dup2(saved, 2); os.close(saved); os.close(null)
 
-def _cpu_peak(unet, x, t)->float:
+def _cpu_peak(unet, x, t, y=None)->float:
     "Bytes of the most activation memory live at once in `unet(x, t)` on a CPU, from torch's profiler in time order."
     from torch.profiler import ProfilerActivity, profile
-    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof: unet(x, t)
+    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        denoise(unet, x, t, y)
     ev = [e for e in prof.profiler.kineto_results.events() if e.name() == '[memory]']
     ev = sorted(ev, key=lambda e: e.start_ns())
     live = np.cumsum([e.nbytes() for e in ev]) if ev else np.zeros(1)
@@ -202,12 +213,13 @@ def peak_memory(unet, # the model
                )->float:
     "MB held at the peak of one forward pass of a batch: the weights plus the most activation memory live at once."
     dev = get_device(device); unet = unet.to(dev).eval()
-    c, s = unet.config.in_channels, unet.config.sample_size
-    x, t = torch.zeros(batch_size, c, s, s, device=dev), torch.zeros(batch_size, dtype=torch.long, device=dev)
+    x = torch.zeros(batch_size, *image_shape(unet), device=dev)
+    t = torch.zeros(batch_size, dtype=torch.long, device=dev)
+    y = t if num_classes(unet) is not None else None   # class 0
     weights = sum(p.numel() * p.element_size() for p in [*unet.parameters(), *unet.buffers()])
-    if dev.type != 'cuda': return (weights + _cpu_peak(unet, x, t)) / 1e6
+    if dev.type != 'cuda': return (weights + _cpu_peak(unet, x, t, y)) / 1e6
     torch.cuda.synchronize(dev); base = torch.cuda.memory_allocated(dev); torch.cuda.reset_peak_memory_stats(dev)
-    unet(x, t); torch.cuda.synchronize(dev)
+    denoise(unet, x, t, y); torch.cuda.synchronize(dev)
     return (weights + torch.cuda.max_memory_allocated(dev) - base) / 1e6
 
 
@@ -310,7 +322,7 @@ def _html(rows, cols, out:Path, title, notes, made, defs, plots)->str:
 
 # %% ../nbs/10_compare.ipynb #081b925f
 COMPARE_COLUMNS = ['model', 'method', 'params', 'macs', 'sparsity', 'nm_compliance', 'loss', 'loss_se', 'fid', 'kid',
-                   'confident', 'latency_ms', 'speedup', 'peak_mem_MB']
+                   'confident', 'class_accuracy', 'guidance', 'latency_ms', 'speedup', 'peak_mem_MB']
 
 def caveats(ev, # the Evaluator the numbers come from
             floor:float|None # FID of as many real images as ev samples (Evaluator.floor), if known

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .core import *
 from .data import *
 from .models import *
-from .sampling import read_images, sample, save_grid
+from .sampling import class_labels, guidance_of, read_images, sample, save_grid
 from .sparsity import weight_sparsity
 from fastcore.basics import patch
 
@@ -26,8 +26,8 @@ from fastcore.basics import patch
 __all__ = ['PROBE_SIZE', 'EMBEDDED_CLASSIFIER', 'FID_STATS_KID', 'ProbeSet', 'make_probe', 'probe_loss', 'count_macs_params',
            'DigitClassifier', 'train_classifier', 'classify', 'save_classifier', 'load_classifier', 'inception_file',
            'feature_extractor', 'features', 'frechet_distance', 'fid_from_features', 'fid_kind', 'kid', 'kid_of',
-           'digit_quality', 'Evaluator', 'evaluate', 'run_evaluate', 'fid_stats', 'check_stats_path', 'save_stats',
-           'load_stats', 'run_fid', 'random_inception']
+           'digit_quality', 'class_accuracy', 'Evaluator', 'evaluate', 'run_evaluate', 'fid_stats', 'check_stats_path',
+           'save_stats', 'load_stats', 'run_fid', 'random_inception']
 
 # %% ../nbs/06_evaluation.ipynb #5accb3b1
 @dataclass
@@ -36,6 +36,7 @@ class ProbeSet:
     x0:torch.Tensor
     t:torch.Tensor
     noise:torch.Tensor
+    labels:torch.Tensor|None=None # the images' class labels, for a conditional model
     def __len__(self): return len(self.t)
 
 # %% ../nbs/06_evaluation.ipynb #d6166565
@@ -51,7 +52,8 @@ def make_probe(data:ImageData, # the held-out images are used
     idx = torch.randperm(len(data.heldout), generator=g).repeat(math.ceil(n / len(data.heldout)))[:n]
     t = ((torch.arange(n) + torch.rand(n, generator=g)) * num_train_timesteps / n).long()
     t = t[torch.randperm(n, generator=g)]
-    return ProbeSet(data.batch(idx, 'heldout'), t, torch.randn((n, *data.shape), generator=g))
+    y = data.heldout_labels[idx] if data.heldout_labels is not None else None   # no draw: the triples stay as they were
+    return ProbeSet(data.batch(idx, 'heldout'), t, torch.randn((n, *data.shape), generator=g), y)
 
 # %% ../nbs/06_evaluation.ipynb #480fbf1d
 @torch.no_grad()
@@ -62,12 +64,14 @@ def probe_loss(unet, # the model
                buckets:int=10, # timestep buckets of loss_by_t
                progress:bool=False)->dict:
     "Held-out denoising MSE on `probe`: mean, standard error and per-timestep-bucket means."
-    dev = next(unet.parameters()).device
+    dev, cond = next(unet.parameters()).device, num_classes(unet) is not None
+    check(not cond or probe.labels is not None, "the model is class-conditional, but the probe images have no labels")
     per = []
     with evaluating(unet):
         for i in tqdm(range(0, len(probe), batch_size), disable=not progress, desc='probe loss'):
             x0, t, noise = (v[i:i + batch_size].to(dev) for v in (probe.x0, probe.t, probe.noise))
-            per.append(denoising_loss(unet, scheduler, x0, t, noise, reduce=False).cpu())
+            y = probe.labels[i:i + batch_size] if cond else None
+            per.append(denoising_loss(unet, scheduler, x0, t, noise, reduce=False, labels=y).cpu())
     per = torch.cat(per)
     y = per[probe.t.argsort()]
     y = y[:len(y) // 2 * 2].view(-1, 2)   # neighbouring strata, paired
@@ -269,6 +273,13 @@ def digit_quality(samples:torch.Tensor, threshold:float=0.9)->dict:
     return dict(confident=(conf >= threshold).float().mean().item(),
                 digit_counts=torch.bincount(cls[conf >= threshold], minlength=10).tolist())
 
+# %% ../nbs/06_evaluation.ipynb #17f4efc4
+def class_accuracy(samples:torch.Tensor, # images in [-1, 1]
+                   labels:torch.Tensor # the class each was drawn for
+                  )->float:
+    "The share of `samples` the embedded digit classifier assigns to the class each was drawn for."
+    return (classify(load_classifier(), samples).argmax(1) == labels.cpu()).float().mean().item()
+
 # %% ../nbs/06_evaluation.ipynb #5d56ac0c
 class Evaluator:
     "Evaluates models on one dataset; the probe set and the reference features are computed once."
@@ -297,19 +308,25 @@ class Evaluator:
 
 # %% ../nbs/06_evaluation.ipynb #e6a0a006
 @patch
-def __call__(self:Evaluator, unet, scheduler)->tuple[dict, torch.Tensor]:
-    "Metrics of `unet` and its samples."
+def __call__(self:Evaluator, unet, scheduler,
+             guidance:float|None=None # a conditional model's guidance scale (None: its own default, else 1)
+            )->tuple[dict, torch.Tensor]:
+    "Metrics of a model and its samples (a conditional model's: every class in turn, and their class accuracy)."
     unet = unet.to(self.device).eval()
     res = probe_loss(unet, scheduler, self.probe, progress=self.progress)
     macs, params = count_macs_params(unet)
     res.update(params=params, macs=macs, sparsity=weight_sparsity(unet))
-    x = sample(unet, scheduler, self.n_samples, self.steps, self.seed, progress=self.progress)
+    g = guidance_of(unet, guidance)
+    x = sample(unet, scheduler, self.n_samples, self.steps, self.seed, progress=self.progress, guidance=g)
     fid, k, k_std = None, None, None
     if self.extractor:
         f = features(x, self.extractor)
         fid, (k, k_std) = fid_from_features(f, self.ref), kid_of(f, self.ref, self.kind)
     res.update(fid=fid, kid=k, kid_std=k_std, fid_samples=self.n_samples, fid_features=self.kind, ddim_steps=self.steps)
     if self.kind == 'digits': res.update(digit_quality(x))
+    if g is not None:
+        res.update(guidance=g)
+        if self.kind == 'digits': res.update(class_accuracy=class_accuracy(x, class_labels(unet, range(len(x)))))
     return res, x
 
 # %% ../nbs/06_evaluation.ipynb #40d69725
@@ -337,13 +354,16 @@ def run_evaluate(model, # a model spec for load_model
                  steps:int=50, # see Evaluator
                  seed:int=0, # see Evaluator
                  probe_size:int=PROBE_SIZE, # see Evaluator
-                 device=None, overwrite:bool=False, progress:bool=True)->dict:
+                 device=None, overwrite:bool=False, progress:bool=True,
+                 guidance:float|None=None # a conditional model's guidance scale (default: its own, else 1)
+                )->dict:
     "Evaluate `model` and write summary.json, samples.png and loss_by_t.csv to `out`; returns the summary."
     out = check_out(out, overwrite, dict(model=model, data=data))
     unet, sched = load_checked(model, device, 'no loss, FID or sample of it would mean anything')
+    guidance_of(unet, guidance)   # refused before anything is computed
     data = load_data(data, like=unet)
     ev = Evaluator(data, n_samples, steps, seed, probe_size, sched.config.num_train_timesteps, device, progress)
-    res, x = ev(unet, sched)
+    res, x = ev(unet, sched, guidance)
     res.update(model=str(model), data=data.name)
     with atomic_dir(out, overwrite) as tmp:
         save_json(res, tmp/'summary.json')

@@ -111,8 +111,9 @@ def preset(name:str='standard', **changes)->MaskProConfig:
 def crn_batch(data:ImageData, # training images
               cfg:MaskProConfig, # seed, batch size and dataset size fix the minibatches
               j:int, # the minibatch (taken mod cfg.n_batches)
-              T:int=1000 # the scheduler's timesteps
-             )->tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+              T:int=1000, # the scheduler's timesteps
+              model=None # a conditional model: the images' labels come fourth
+             )->tuple:
     "Minibatch `j` (mod `cfg.n_batches`) of a run: images, timesteps and noise, fixed by the seed, the sizes and `j`."
     pool = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.dataset_size]
     j = j % cfg.n_batches
@@ -120,12 +121,13 @@ def crn_batch(data:ImageData, # training images
     idx = pool[j * cfg.batch_size:(j + 1) * cfg.batch_size]
     x0 = data.batch(idx)
     t = torch.randint(0, T, (len(idx),), generator=g)
-    return x0, t, torch.randn((len(idx), *data.shape), generator=g)
+    b = x0, t, torch.randn((len(idx), *data.shape), generator=g)
+    return (*b, data_labels(model, data, idx)) if model is not None and num_classes(model) is not None else b
 
 # %% ../nbs/09_maskpro.ipynb #8be16980
 def extract_masks(unet:nn.Module, # a weight-level-pruned model
                   nm='2:4', # the pattern compliance is reported for
-                  protect=() # prefixes to skip besides PROTECTED
+                  protect=() # prefixes to skip besides the model's never_pruned
                  )->tuple[dict, dict]:
     "Masks (True = keep) from the zeros of each unprotected Conv2d/Linear weight that has any; their `nm` statistics."
     layers = prunable_layers(unet, protect=protect)
@@ -138,14 +140,15 @@ def extract_masks(unet:nn.Module, # a weight-level-pruned model
 def run_extract_masks(model, # a weight-level-pruned model spec
                       out, # the folder to write
                       nm='2:4', # the pattern compliance is reported for
-                      protect=(), # prefixes to skip besides PROTECTED
+                      protect=(), # prefixes to skip besides the model's never_pruned
                       device=None, overwrite:bool=False
                      )->dict: # the summary
     "`prunedm extract-masks`: masks.safetensors, summary.json and extraction.csv from the zeros of `model`."
     import pandas as pd
     out = check_out(out, overwrite, dict(model=model)); parse_nm(nm)
-    masks, st = extract_masks(load_model(model, device)[0], nm, protect)
-    s = dict(st['summary'], model=str(model), protected=[*PROTECTED, *protect], layers=st['layers'])
+    unet = load_model(model, device)[0]
+    masks, st = extract_masks(unet, nm, protect)
+    s = dict(st['summary'], model=str(model), protected=[*never_pruned(unet), *protect], layers=st['layers'])
     with atomic_dir(out, overwrite) as tmp:
         save_masks(masks, tmp/'masks.safetensors'); save_json(s, tmp/'summary.json')
         rows = [dict(layer=k[:-7], **v) for k, v in st['layers'].items()]
@@ -160,12 +163,12 @@ class MaskLearner:
                  nm='2:4', # the N:M pattern
                  logits:float=5.0, # initial logits = mask x logits
                  targets=None, # prefixes of the layers to train (all, down_blocks, ...); others keep their initial mask
-                 protect=() # prefixes to leave dense besides PROTECTED
+                 protect=() # prefixes to leave dense besides the model's never_pruned
                 ):
         self.n, self.m = parse_nm(nm)
         check_masks(masks, unet); dev = next(unet.parameters()).device
         check(all(k.endswith('.weight') for k in masks), "masks: MaskPro masks weights only (names ending in .weight)")
-        prot = (*PROTECTED, *protect)
+        prot = (*never_pruned(unet), *protect)
         self.skipped = sorted(k for k in masks if any(match_prefix(k[:-7], p) for p in prot))
         masks = {k: v.bool().to(dev) for k, v in masks.items() if k not in self.skipped}
         check(masks, "masks: they cover no unprotected layer; "
@@ -233,12 +236,13 @@ def loss(self:MaskLearner, unet, # the original model
          t, # its timesteps
          noise, # its noise
          masks:dict, # the masks to evaluate
-         reduce:bool=True # the mean; False: one loss per image
+         reduce:bool=True, # the mean; False: one loss per image
+         labels=None # a conditional model's class labels
         )->torch.Tensor:
     "Denoising MSE of `unet` with `masks` applied to its weights; the module itself is not changed."
     params = dict(unet.named_parameters())
     w = {k: params[k] * m.to(params[k].dtype) for k, m in masks.items()}
-    return denoising_loss(lambda xt, t: functional_call(unet, w, (xt, t)), sched, x0, t, noise, reduce)
+    return denoising_loss(unet, sched, x0, t, noise, reduce, labels, params=w)
 
 # %% ../nbs/09_maskpro.ipynb #e0167b13
 def masked_copy(unet, masks:dict):
@@ -269,8 +273,8 @@ def compute_baseline(unet, # the original model
     dev = next(unet.parameters()).device; unet.eval(); T = sched.config.num_train_timesteps
     out = []
     for j in tqdm(range(cfg.n_batches), disable=not progress, desc='baseline'):
-        x0, t, noise = (v.to(dev) for v in crn_batch(data, cfg, j, T))
-        out.append(learner.loss(unet, sched, x0, t, noise, learner.init).item())
+        x0, t, noise, *y = (v.to(dev) for v in crn_batch(data, cfg, j, T, unet))
+        out.append(learner.loss(unet, sched, x0, t, noise, learner.init, labels=y[0] if y else None).item())
     return np.array(out)
 
 # %% ../nbs/09_maskpro.ipynb #cd9c064c
@@ -317,9 +321,10 @@ def _load_state(path, learner, gen, identity:dict, unet=None, opts=()):
 @torch.no_grad()
 def _policy_step(unet, sched, learner, cfg, batch, idx, step:int, scal:dict, L0=None)->tuple:
     "One refined policy-gradient step; returns (L, L0, advantage)."
-    x0, t, noise = batch; tr = cfg.tracker
-    L0 = learner.loss(unet, sched, x0, t, noise, learner.init).item() if L0 is None else L0
-    L = learner.loss(unet, sched, x0, t, noise, learner.masks_of(idx)).item()
+    (x0, t, noise, *y), tr = batch, cfg.tracker
+    y = y[0] if y else None
+    L0 = learner.loss(unet, sched, x0, t, noise, learner.init, labels=y).item() if L0 is None else L0
+    L = learner.loss(unet, sched, x0, t, noise, learner.masks_of(idx), labels=y).item()
     scal['d'] = tr * scal['d'] + (1 - tr) * (L - L0)
     a = (L - L0) - scal['d']
     if cfg.advantage == 'normalized':
@@ -333,7 +338,8 @@ def _policy_step(unet, sched, learner, cfg, batch, idx, step:int, scal:dict, L0=
 def _joint_step(unet, sched, learner, cfg, batch, idx, step:int, scal:dict, opts)->tuple:
     "One step of the joint variant: AdamW on the weights, REINFORCE (moving-average loss baseline) on the logits."
     weight_opt, logit_opt = opts
-    L = learner.loss(unet, sched, *batch, learner.masks_of(idx))
+    x0, t, noise, *y = batch
+    L = learner.loss(unet, sched, x0, t, noise, learner.masks_of(idx), labels=y[0] if y else None)
     weight_opt.zero_grad(set_to_none=True); L.backward(); weight_opt.step()
     L, tr = L.item(), cfg.tracker
     scal['d'] = tr * scal['d'] + (1 - tr) * L
@@ -407,7 +413,7 @@ def train_maskpro(unet, # the original model
                mininterval=2)
     with bar:   # closed before any error is told
         for step in bar:
-            batch = tuple(v.to(dev) for v in crn_batch(data, cfg, step, T))
+            batch = tuple(v.to(dev) for v in crn_batch(data, cfg, step, T, unet))
             idx = learner.sample(gen)
             if update_weights: L, L0, a = _joint_step(unet, sched, learner, cfg, batch, idx, step, scal, opts)
             else:

@@ -15,10 +15,52 @@ from tqdm.auto import tqdm
 
 from .core import *
 from .data import *
+from .models import guided, image_shape, null_class, num_classes
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'SPACINGS', 'sample', 'save_grid', 'timestep_sequence', 'ddim_step', 'image_generators', 'draw',
-           'run_sample', 'read_images']
+__all__ = ['SAMPLERS', 'SPACINGS', 'parse_classes', 'class_labels', 'guidance_of', 'sample', 'save_grid', 'timestep_sequence',
+           'ddim_step', 'image_generators', 'draw', 'run_sample', 'read_images']
+
+# %% ../nbs/05_sampling.ipynb #0312c39d
+def parse_classes(classes, # None or 'all' (every class), a list of ints, or a string like '0,3,7'
+                  k:int # the model's number of classes
+                 )->list[int]:
+    "The classes to draw, checked against the model's `k` classes."
+    if classes is None or classes == 'all': return list(range(k))
+    if isinstance(classes, str):
+        try: classes = [int(c) for c in classes.split(',')]
+        except ValueError:
+            raise PrunedmError(f"classes={classes!r}: give class numbers separated by commas, e.g. 0,3,7, "
+                               "or all") from None
+    classes = list(classes)
+    check(len(classes) > 0, "classes=[]: give at least one class, or all")
+    for c in classes:
+        check(isinstance(c, int) and 0 <= c < k, f"classes: {c!r} is not one of the model's {k} classes (0 to {k - 1})")
+    return classes
+
+def class_labels(model, # a supported denoiser
+                 indices, # the images' indices
+                 classes=None # see parse_classes; must be None for an unconditional model
+                )->torch.Tensor|None:
+    "Each image's class label from its index (the classes in turn); None for an unconditional model."
+    k = num_classes(model)
+    check(k is not None or classes is None, f"classes={classes!r}: the model is unconditional")
+    if k is None: return None
+    cl = parse_classes(classes, k)
+    return torch.tensor([cl[int(i) % len(cl)] for i in indices], dtype=torch.long)
+
+def guidance_of(model, # a supported denoiser
+                guidance:float|None=None # the scale asked for (None: the model's default, else 1)
+               )->float|None:
+    "The classifier-free guidance scale to sample `model` with; None for an unconditional model."
+    if num_classes(model) is None:
+        check(guidance is None, f"guidance={guidance}: the model is unconditional")
+        return None
+    g = guidance if guidance is not None else (getattr(model, 'guidance', None) or 1.0)
+    check_range('guidance', g, 0, 100)
+    check(g == 1 or null_class(model) is not None,
+          f"guidance={g:g} needs a model trained with a null class (label dropout); use guidance 1")
+    return float(g)
 
 # %% ../nbs/05_sampling.ipynb #add85265
 @torch.no_grad()
@@ -30,25 +72,29 @@ def sample(unet, # the model
            eta:float=0.0, # 0: deterministic DDIM; 1: DDPM-like
            batch_size:int=64, # images per forward pass (64 was the fastest per image on a CPU)
            timestep_spacing:str|None=None, # 'leading', 'trailing' or 'linspace'; None keeps the scheduler's
-           device=None, progress:bool=True)->torch.Tensor:
+           device=None, progress:bool=True,
+           classes=None, # a conditional model's classes, taken in turn (see class_labels)
+           guidance:float|None=None # a conditional model's guidance scale (see guidance_of)
+          )->torch.Tensor:
     "Draw `n` images with DDIM; returns a CPU tensor in [-1, 1]."
     for name, v in (('n', n), ('steps', steps), ('batch_size', batch_size)):
         check_range(name, v, 1, integer=True)
     check_range('steps', steps, 1, scheduler.config.num_train_timesteps, integer=True)
-    C, S = unet.config.in_channels, unet.config.sample_size
-    check_memory(2 * n * C * S * S * 4, f'n={n}')   # the noise and the samples, fp32
+    shape = image_shape(unet)
+    check_memory(2 * n * math.prod(shape) * 4, f'n={n}')   # the noise and the samples, fp32
+    labels, g = class_labels(unet, range(n), classes), guidance_of(unet, guidance)
     dev = next(unet.parameters()).device if device is None else get_device(device)
     cfg = dict(scheduler.config)
     if timestep_spacing: cfg['timestep_spacing'] = timestep_spacing
     ddim = DDIMScheduler.from_config(cfg); ddim.set_timesteps(steps)
     gen = torch.Generator().manual_seed(seed)
-    noise = torch.randn((n, C, S, S), generator=gen)
+    noise = torch.randn((n, *shape), generator=gen)
     out, bar = [], tqdm(total=math.ceil(n / batch_size) * steps, disable=not progress, desc='sample', mininterval=2)
     with evaluating(unet):
         for b in range(0, n, batch_size):
-            x = noise[b:b + batch_size].to(dev)
+            x, y = noise[b:b + batch_size].to(dev), (labels[b:b + batch_size] if labels is not None else None)
             for t in ddim.timesteps:
-                x = ddim.step(unet(x, t).sample, t, x, eta=eta, generator=gen if eta else None).prev_sample
+                x = ddim.step(guided(unet, x, t, y, g), t, x, eta=eta, generator=gen if eta else None).prev_sample
                 bar.update()
             out.append(x.clamp(-1, 1).cpu())
     bar.close()
@@ -113,23 +159,26 @@ def draw(unet, # the model
          steps:int|None=None, # sampling steps (default: 100 for DDIM, T for DDPM)
          eta:float=0.0, # DDIM's noise scale
          skip:str='uniform', # 'uniform' or 'quad' timestep spacing
-         on_step=None # called after every step
+         on_step=None, # called after every step
+         classes=None, # a conditional model's classes, taken in turn by index (see class_labels)
+         guidance:float|None=None # a conditional model's guidance scale (see guidance_of)
         )->torch.Tensor:
     "The images of `indices` in [-1, 1], each from its own noise: the same for an index whatever else is drawn with it."
     check(sampler in SAMPLERS, f"sampler={sampler!r} is unknown: use ddim or ddpm")
     check_range('eta', eta, 0, 1); check_seed(seed)
     T = scheduler.config.num_train_timesteps
     seq = timestep_sequence(T, steps or (100 if sampler == 'ddim' else T), skip)
-    dev, C, S = next(unet.parameters()).device, unet.config.in_channels, unet.config.sample_size
+    dev, shape = next(unet.parameters()).device, image_shape(unet)
+    y, g = class_labels(unet, indices, classes), guidance_of(unet, guidance)
     gens = image_generators(seed, indices)
-    x = randn_tensor((len(gens), C, S, S), generator=gens).to(dev)
+    x = randn_tensor((len(gens), *shape), generator=gens).to(dev)
     if sampler == 'ddpm':
         ddpm = DDPMScheduler.from_config(scheduler.config)
         ddpm.set_timesteps(timesteps=sorted(set(seq), reverse=True))
         seq = ddpm.timesteps.tolist()
     with evaluating(unet):
         for k, t in enumerate(seq):
-            eps = unet(x, t).sample
+            eps = guided(unet, x, t, y, g)
             if sampler == 'ddpm': x = ddpm.step(eps, t, x, generator=gens).prev_sample
             else: x = ddim_step(scheduler, eps, t, seq[k + 1] if k + 1 < len(seq) else -1, x, eta,
                                 randn_tensor(x.shape, generator=gens).to(dev) if eta > 0 else None)
@@ -174,7 +223,9 @@ def run_sample(model, # a model spec for load_model
                seed:int=0, # with each image's index, seeds its noise
                resume:bool=False, # finish an interrupted run into the same out
                device=None, overwrite:bool=False, progress:bool=True,
-               check_only:bool=False # check every input, then return (run it before accelerate launch)
+               check_only:bool=False, # check every input, then return (run it before accelerate launch)
+               classes=None, # a conditional model's classes, taken in turn by index: '0,3,7', a list, or all
+               guidance:float|None=None # a conditional model's guidance scale (default: the model's own, else 1)
               )->dict:
     "Draw `n` images of `model` into `out` (PNGs, samples.npz, grid.png, summary.json); resumable, data-parallel."
     from prunedm.models import load_checked
@@ -188,13 +239,16 @@ def run_sample(model, # a model spec for load_model
     check(sampler in SAMPLERS, f"sampler={sampler!r} is unknown: use ddim or ddpm")
     seq = timestep_sequence(T, steps, skip)
     check_range('eta', eta, 0, 1); check_seed(seed)
-    C, S = unet.config.in_channels, unet.config.sample_size
-    check_memory(2 * n * C * S * S, f'n={n}')   # the npz, twice while it is assembled
+    check_memory(2 * n * math.prod(image_shape(unet)), f'n={n}')   # the npz, twice while it is assembled
+    cond = {}
+    if num_classes(unet) is not None or classes is not None or guidance is not None:
+        class_labels(unet, [], classes); g = guidance_of(unet, guidance)   # each refuses an unconditional model
+        cond = dict(classes=parse_classes(classes, num_classes(unet)), guidance=g)
     if check_only: return dict(checked=True, model=str(model), n=n, sampler=sampler, steps=steps)
     acc = accelerator(device)
     rank, world = (acc.process_index, acc.num_processes) if acc else (0, 1)
     ident = dict(model=str(model), weights=fingerprint(unet.state_dict()), n=n, sampler=sampler, steps=steps, eta=eta,
-                 skip=skip, seed=seed)
+                 skip=skip, seed=seed, **cond)
     if acc: acc.wait_for_everyone()   # every process has checked the work folder before the first creates it
     if rank == 0:
         with writing(work, out, resume=work): _start(work, ident, resume)
@@ -205,7 +259,8 @@ def run_sample(model, # a model spec for load_model
     bar = tqdm(total=len(todo) * len(seq), desc='sample', mininterval=2, disable=not progress or rank > 0)
     with writing(work, out, resume=work), bar:   # the bar closes before any error is told
         for b in todo:
-            x = draw(unet, sched, b, seed, sampler, steps, eta, skip, on_step=bar.update)
+            x = draw(unet, sched, b, seed, sampler, steps, eta, skip, bar.update, cond.get('classes'),
+                     cond.get('guidance'))
             for i, xi in zip(b, x):
                 if i not in done: _png(xi, work/'images'/f'{i:06d}.png')
     if acc: acc.wait_for_everyone()

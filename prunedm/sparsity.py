@@ -13,7 +13,7 @@ from safetensors.torch import load_file, save_file
 
 from .core import *
 from .data import load_data
-from .models import conv_linear_layers, load_checked, model_source, save_model
+from .models import UNET_NEVER_PRUNED, conv_linear_layers, load_checked, model_source, never_pruned, save_model
 
 # %% auto #0
 __all__ = ['PROTECTED', 'prunable_layers', 'magnitude_scores', 'random_scores', 'to_groups', 'from_groups', 'nm_groupable',
@@ -22,16 +22,16 @@ __all__ = ['PROTECTED', 'prunable_layers', 'magnitude_scores', 'random_scores', 
            'plot_layer_sparsity', 'run_sparsify']
 
 # %% ../nbs/03_sparsity.ipynb #c25d932a
-PROTECTED = ('conv_in', 'conv_out', 'time_embedding', 'class_embedding')
+PROTECTED = UNET_NEVER_PRUNED   # a UNet's; never_pruned gives any model's
 
 def prunable_layers(model:nn.Module,
                     targets=None, # prefixes to prune ('all', down_blocks, up_blocks, mid_block, any module prefix)
-                    protect=() # prefixes to leave dense, besides PROTECTED
+                    protect=() # prefixes to leave dense, besides the model's never_pruned
                    )->dict[str, nn.Module]:
-    "The Conv2d and Linear layers of `model` under `targets`, protected ones left out, by module name."
+    "The Conv2d and Linear layers of `model` under `targets`, the never-pruned and protected ones left out, by name."
     layers = conv_linear_layers(model, targets)
     if protect: select_names(conv_linear_layers(model), list(protect), what='protect')  # an unknown prefix is an error
-    return {n: m for n, m in layers.items() if not any(match_prefix(n, p) for p in (*PROTECTED, *protect))}
+    return {n: m for n, m in layers.items() if not any(match_prefix(n, p) for p in (*never_pruned(model), *protect))}
 
 # %% ../nbs/03_sparsity.ipynb #0c1030a6
 def magnitude_scores(layers:dict, seed:int=0)->dict[str, torch.Tensor]:
@@ -178,7 +178,7 @@ def sparsify(model:nn.Module,
              sparsity:float|None=None, # unstructured: fraction of weights to remove
              nm=None, # N:M pattern, e.g. (2, 4) or '2:4'
              targets=None, # prefixes to prune (see prunable_layers)
-             protect=(), # prefixes to leave dense, besides PROTECTED (see prunable_layers)
+             protect=(), # prefixes to leave dense, besides the model's never_pruned (see prunable_layers)
              scope:str|None=None, # unstructured only: 'layer', 'global' or 'row' (None: the method's default)
              seed:int=0, # for random scores
              scheduler=None, # the noise schedule, for methods that calibrate on data (wanda, maskpro)
@@ -302,6 +302,6 @@ def run_sparsify(model, # a model spec for load_model
     with atomic_dir(out, overwrite) as tmp:
         save_model(unet, sched, tmp)
         save_masks(masks, tmp/'masks.safetensors')
-        save_json(dict(st, skipped=skipped, protected=[*PROTECTED, *protect]), tmp/'pruning_stats.json')
+        save_json(dict(st, skipped=skipped, protected=[*never_pruned(unet), *protect]), tmp/'pruning_stats.json')
         save_json(s, tmp/'summary.json')
     return s

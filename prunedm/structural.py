@@ -24,9 +24,9 @@ from .evaluation import count_macs_params
 from .sampling import sample, save_grid
 
 # %% auto #0
-__all__ = ['STEM', 'dependency_graph', 'ignored_layers', 'n_pruned', 'prune_channels', 'taylor_grads', 'diff_pruning_grads',
-           'WandaImportance', 'DiffPruningImportance', 'reinit_', 'register_criterion', 'prune', 'plot_widths',
-           'run_prune']
+__all__ = ['STEM', 'DIT_UNITS', 'dependency_graph', 'ignored_layers', 'n_pruned', 'prune_channels', 'taylor_grads',
+           'diff_pruning_grads', 'WandaImportance', 'DiffPruningImportance', 'reinit_', 'prune_dit',
+           'register_criterion', 'prune', 'block_skip_losses', 'prune_depth', 'plot_widths', 'run_prune']
 
 # %% ../nbs/08_structural.ipynb #2aca99d1
 def dependency_graph(unet:UNet2DModel)->tp.DependencyGraph:
@@ -141,18 +141,19 @@ def taylor_grads(unet, # the model
     unet.eval().zero_grad(set_to_none=True)
     losses = []
     for _ in tqdm(range(batches), desc='taylor', disable=not progress):
-        x0 = data.batch(torch.randint(len(data.train), (batch_size,), generator=g))
+        idx = torch.randint(len(data.train), (batch_size,), generator=g)
+        x0, y = data.batch(idx), data_labels(unet, data, idx)
         t, noise = torch.randint(0, T, (batch_size,), generator=g), torch.randn(x0.shape, generator=g)
-        loss = denoising_loss(unet, scheduler, x0.to(dev), t.to(dev), noise.to(dev))
+        loss = denoising_loss(unet, scheduler, x0.to(dev), t.to(dev), noise.to(dev), labels=y)
         loss.backward(); losses.append(loss.item())
     return dict(batches=batches, batch_size=batch_size, loss=float(np.mean(losses)))
 
 # %% ../nbs/08_structural.ipynb #e8effb73
-def _step_losses(unet, scheduler, x0, noise, ts)->torch.Tensor:
+def _step_losses(unet, scheduler, x0, noise, ts, labels=None)->torch.Tensor:
     "The denoising loss at each timestep of `ts`, on the same images and noise (the paper's per-step mse_loss)."
     n, r = len(x0), len(ts)
     per = denoising_loss(unet, scheduler, x0.repeat(r, 1, 1, 1), ts.repeat_interleave(n), noise.repeat(r, 1, 1, 1),
-                         reduce=False)
+                         reduce=False, labels=labels.repeat(r) if labels is not None else None)
     return per.view(r, n).mean(1)
 
 def diff_pruning_grads(unet, # the model
@@ -168,7 +169,8 @@ def diff_pruning_grads(unet, # the model
     check_range('images', images, 1, len(data.train), integer=True)
     dev, T = next(unet.parameters()).device, scheduler.config.num_train_timesteps
     g = torch.Generator().manual_seed(seed)
-    x0 = data.batch(torch.randperm(len(data.train), generator=g)[:images])
+    idx = torch.randperm(len(data.train), generator=g)[:images]
+    x0, y = data.batch(idx), data_labels(unet, data, idx)
     if flip: x0 = torch.where(torch.rand(len(x0), 1, 1, 1, generator=g) < 0.5, x0.flip(-1), x0)
     x0, noise = x0.to(dev), torch.randn(x0.shape, generator=g).to(dev)
     n = len(x0)
@@ -178,7 +180,7 @@ def diff_pruning_grads(unet, # the model
     bar = tqdm(total=T, desc='diff-pruning', disable=not progress, mininterval=1)
     for s in range(0, T, per_pass):
         ts = torch.arange(s, min(s + per_pass, T), device=dev)
-        per = _step_losses(unet, scheduler, x0, noise, ts)
+        per = _step_losses(unet, scheduler, x0, noise, ts, y)
         keep = len(ts)
         for j, l in enumerate(per.tolist()):
             lmax = max(lmax, l); losses.append(l)
@@ -247,25 +249,123 @@ def reinit_(unet:nn.Module, seed:int=0)->nn.Module:
         if m is not unet and hasattr(m, 'reset_parameters'): m.reset_parameters()
     return unet
 
+# %% ../nbs/08_structural.ipynb #4940f422
+DIT_UNITS = ('heads', 'mlp', 'heads+mlp')
+
+@torch.no_grad()
+def _weight_scores(importance, layer:nn.Module)->torch.Tensor:
+    "The weight-shaped scores a channel `importance` gives `layer`'s weights (for a DiT's heads and MLP units)."
+    w, g = layer.weight, layer.weight.grad
+    if isinstance(importance, WandaImportance):
+        check(layer in importance.norms, 'wanda-diff: a layer of the DiT was not calibrated')
+        return wanda_score(w, importance.norms[layer])
+    if isinstance(importance, (DiffPruningImportance, tp.importance.GroupTaylorImportance)):
+        check(g is not None, 'the criterion found no gradient on a layer of the DiT')
+        return (w * g).pow(2) if isinstance(importance, DiffPruningImportance) else (w * g).abs()
+    if isinstance(importance, tp.importance.GroupMagnitudeImportance): return w.abs().pow(importance.p)
+    raise PrunedmError(f"the criterion's {type(importance).__name__} cannot score a DiT's heads or MLP units")
+
+def _unit_scores(importance, parts:list, n:int, gen:torch.Generator)->torch.Tensor:
+    "Scores of `n` units, each owning equal slices of `parts`: (layer, dim) pairs, dim 0 rows and 1 columns."
+    if isinstance(importance, tp.importance.RandomImportance): return torch.rand(n, generator=gen)
+    total = torch.zeros(n)
+    for layer, dim in parts:
+        s = _weight_scores(importance, layer).float().cpu()
+        s = s if dim == 0 else s.T
+        total += s.reshape(n, -1).sum(1)
+    return total
+
+def _keep(lin:nn.Linear, idx:torch.Tensor, dim:int):
+    "Keep rows (`dim` 0, with the bias) or columns (`dim` 1) `idx` of a Linear, in place."
+    with torch.no_grad():
+        if dim == 0:
+            lin.weight = nn.Parameter(lin.weight[idx].clone())
+            if lin.bias is not None: lin.bias = nn.Parameter(lin.bias[idx].clone())
+            lin.out_features = len(idx)
+        else:
+            lin.weight = nn.Parameter(lin.weight[:, idx].clone()); lin.in_features = len(idx)
+
+# %% ../nbs/08_structural.ipynb #e5528394
+def _n_removed(n:int, ratio:float, what:str)->int:
+    "How many of `n` structures `ratio` removes; a one-line error if none would be left."
+    k = int(math.floor(n * ratio + 0.5))
+    check(k < n, f"ratio={ratio} removes all {n} {what}: use a smaller ratio")
+    return k
+
+def _prune_heads(attn, importance, ratio:float, gen, what:str)->list[int]:
+    "Remove the lowest-scored heads of one attention (q, k, v rows and out columns together); the heads removed."
+    H = attn.heads; d = attn.to_q.out_features // H
+    k = _n_removed(H, ratio, f'heads of {what}')
+    if k == 0: return []
+    parts = [(attn.to_q, 0), (attn.to_k, 0), (attn.to_v, 0), (attn.to_out[0], 1)]
+    gone = _unit_scores(importance, parts, H, gen).argsort()[:k].sort().values
+    keep = torch.tensor([h for h in range(H) if h not in gone.tolist()])
+    rows = (keep[:, None] * d + torch.arange(d)).flatten()
+    for lin, dim in parts: _keep(lin, rows, dim)
+    attn.heads = H - k
+    return gone.tolist()
+
+def _prune_mlp(ff, importance, ratio:float, gen, what:str)->list[int]:
+    "Remove the lowest-scored hidden units of one MLP (first projection's rows, second's columns); those removed."
+    up, down = ff.net[0].proj, ff.net[2]
+    n = up.out_features
+    k = _n_removed(n, ratio, f'MLP units of {what}')
+    if k == 0: return []
+    gone = _unit_scores(importance, [(up, 0), (down, 1)], n, gen).argsort()[:k]
+    keep = torch.ones(n, dtype=torch.bool); keep[gone] = False
+    idx = keep.nonzero().flatten()
+    _keep(up, idx, 0); _keep(down, idx, 1)
+    return sorted(gone.tolist())
+
+def prune_dit(model, # a DiT (pruned in place)
+              importance, # a channel criterion's importance (see _weight_scores)
+              ratio:float, # share of each block's heads and MLP units to remove, in [0, 1)
+              units:str='heads+mlp', # which structures: 'heads', 'mlp' or 'heads+mlp'
+              ignore=(), # prefixes of blocks to leave whole, e.g. transformer_blocks.0
+              seed:int=0 # seeds the random criterion
+             )->dict[str, list[int]]:
+    "Remove each block's lowest-scored heads and MLP units of a DiT (in place); returns them by attention and MLP."
+    check(units in DIT_UNITS, f"units={units!r}: use one of {', '.join(DIT_UNITS)}")
+    check(0 <= ratio < 1, f'ratio={ratio} is outside [0, 1)')
+    if ignore: select_names(block_names(model), list(ignore), what='ignore')
+    gen, removed = torch.Generator().manual_seed(seed), {}
+    for name, b in zip(block_names(model), model.transformer_blocks):
+        if any(match_prefix(name, p) for p in ignore): continue
+        if 'heads' in units: removed[f'{name}.attn1'] = _prune_heads(b.attn1, importance, ratio, gen, name)
+        if 'mlp' in units: removed[f'{name}.ff'] = _prune_mlp(b.ff, importance, ratio, gen, name)
+    sync_modules(model)
+    return {k: v for k, v in removed.items() if v}
+
 # %% ../nbs/08_structural.ipynb #b8a0a001
 def _prune_with(unet, scheduler, criterion, name:str, ratio:float, data=None, ignore=(), paper:bool=False, seed:int=0,
-                progress:bool=True, reinit:bool=False, **options)->tuple:
-    "Prune `unet` in place by the importance `criterion` returns; returns it and a summary."
+                progress:bool=True, reinit:bool=False, units:str|None=None, **options)->tuple:
+    "Prune a model in place by the importance `criterion` returns (a DiT's heads and MLP units); it and a summary."
     check(0 <= ratio < 1, f'ratio={ratio} is outside [0, 1)')
-    ignored = ignored_layers(unet, ignore, paper)   # checks `ignore` before any work
+    dit = is_dit(unet)
+    check(dit or units is None, f"units={units!r}: a UNet's channels are pruned by dependency group; "
+          "units choose a DiT's heads or MLP units")
+    check(not (dit and paper), "paper=True keeps the Diff-Pruning code's choice of layers for a UNet, not a DiT")
+    units = units or 'heads+mlp'
+    check(units in DIT_UNITS, f"units={units!r}: use one of {', '.join(DIT_UNITS)}")
+    if dit and ignore: select_names(block_names(unet), list(ignore), what='ignore')
+    ignored = list(ignore) if dit else ignored_layers(unet, ignore, paper)   # checks `ignore` before any work
     rec0 = getattr(unet, 'pruning_record', None)
     dense = rec0['dense_config'] if rec0 else dict(unet.config)
     w0, (macs0, params0), t0 = layer_widths(unet), count_macs_params(unet), time.time()
     importance, calib = criterion(unet, scheduler, data, seed=seed, progress=progress, **options)
     torch.manual_seed(seed)   # RandomImportance draws from the global generator
-    removed = prune_channels(unet, importance, ratio, ignore, paper)
+    if dit: removed = prune_dit(unet, importance, ratio, units, ignore, seed)
+    else: removed = prune_channels(unet, importance, ratio, ignore, paper)
     seconds = time.time() - t0
     unet.zero_grad(set_to_none=True)
     if reinit: reinit_(unet, seed)
     w1, (macs, params) = layer_widths(unet), count_macs_params(unet)
-    history = [*(rec0 or {}).get('history', []), dict(method=name, ratio=ratio, paper=paper, ignore=list(ignore))]
-    unet.pruning_record = dict(dense_config=dense, history=history, semantics='paper')
-    summary = dict(method=name, ratio=ratio, paper=paper, ignored=ignored, params_dense=params0, params=params,
+    step = dict(method=name, ratio=ratio, paper=paper, ignore=list(ignore), **(dict(units=units) if dit else {}))
+    history = [*(rec0 or {}).get('history', []), step]
+    unet.pruning_record = dict(dense_config=dense, history=history, semantics='paper',
+                               **{k: rec0[k] for k in ('removed_blocks',) if rec0 and k in rec0})
+    summary = dict(method=name, ratio=ratio, paper=paper, ignored=ignored, **(dict(units=units) if dit else {}),
+                   params_dense=params0, params=params,
                    macs_dense=macs0, macs=macs, criterion_seconds=seconds, groups_pruned=len(removed), removed=removed,
                    calibration=calib, widths={n: dict(dense=w0[n], pruned=w1[n]) for n in w1})
     return unet, summary
@@ -347,6 +447,75 @@ register_criterion('diff-pruning', _diff_pruning, needs_data=True, demo=dict(cal
 register_criterion('reinit', _random, reinit=True, doc='random channels, then every weight re-initialised (scratch)')
 register_criterion('wanda-diff', _wanda_diff, needs_data=True, demo=dict(cfg=dict(steps=1024)),
                    quick=dict(cfg=dict(steps=256)))
+
+# %% ../nbs/08_structural.ipynb #c5b0e4f8
+@torch.no_grad()
+def block_skip_losses(model, # a DiT
+                      scheduler, # its noise schedule
+                      data:ImageData, # calibration images (the training split) and their labels
+                      samples:int=256, # (image, timestep) samples
+                      seed:int=0, # fixes images, timesteps and noise
+                      batch_size:int=64, # samples per forward pass
+                      progress:bool=True)->dict:
+    "The calibration loss of a DiT as it is (`dense`) and with each block skipped in turn (`skip`, block 0 never)."
+    check(is_dit(model), f"blocks can be skipped in a DiT, not in a {type(model).__name__}")
+    g, T = torch.Generator().manual_seed(seed), scheduler.config.num_train_timesteps
+    idx = torch.randint(len(data.train), (samples,), generator=g)
+    x0, y, dev = data.batch(idx), data_labels(model, data, idx), next(model.parameters()).device
+    t, noise = torch.randint(0, T, (samples,), generator=g), torch.randn(x0.shape, generator=g)
+    def loss():
+        per = [denoising_loss(model, scheduler, *(v[s:s + batch_size].to(dev) for v in (x0, t, noise)), reduce=False,
+                              labels=y[s:s + batch_size] if y is not None else None)
+               for s in range(0, samples, batch_size)]
+        return torch.cat(per).mean().item()
+    blocks = model.transformer_blocks
+    with evaluating(model):
+        dense, skip = loss(), {}
+        for i in tqdm(range(1, len(blocks)), desc='skip blocks', disable=not progress):
+            h = blocks[i].register_forward_hook(lambda m, args, out: args[0])   # the block passes its input on
+            try: skip[i] = loss()
+            finally: h.remove()
+    return dict(dense=dense, skip=skip, samples=samples)
+
+def prune_depth(unet, # a DiT (pruned in place)
+                scheduler, # its noise schedule
+                data:ImageData|None=None, # calibration images and labels
+                ratio:float=0.25, # share of the blocks to remove
+                seed:int=0, progress:bool=True, ignore=(), paper:bool=False, units=None,
+                skip_samples:COUNT=256 # (image, timestep) samples the loss of each block skipped is measured on
+               )->tuple:
+    "remove the transformer blocks whose skipping raises the calibration loss least (a DiT)"
+    check(is_dit(unet), f"depth removes a DiT's transformer blocks, and the model is a {type(unet).__name__}: "
+          "use a channel method")
+    check(0 <= ratio < 1, f'ratio={ratio} is outside [0, 1)')
+    check(units is None and not paper, "depth removes whole blocks: units and paper do not apply")
+    L = len(unet.transformer_blocks)
+    k = int(math.floor(L * ratio + 0.5))
+    check(k < L, f"ratio={ratio} removes all {L} blocks: use a smaller ratio")
+    keep = [0, *(int(n.split('.')[-1]) for n in select_names(block_names(unet), list(ignore), what='ignore'))] \
+        if ignore else [0]
+    rec0 = getattr(unet, 'pruning_record', None)
+    dense = rec0['dense_config'] if rec0 else dict(unet.config)
+    prev = (rec0 or {}).get('removed_blocks', [])
+    (macs0, params0), t0 = count_macs_params(unet), time.time()
+    losses = block_skip_losses(unet, scheduler, data, skip_samples, seed, progress=progress)
+    order = sorted((i for i in losses['skip'] if i not in keep), key=lambda i: losses['skip'][i])
+    check(k <= len(order), f"ratio={ratio} removes {k} of {L} blocks, but only {len(order)} may go "
+          "(block 0 and the ignored ones stay)")
+    chosen = sorted(order[:k])
+    dense_idx = [i for i in range(dense['num_layers']) if i not in prev]   # the dense index of every current block
+    remove_blocks(unet, chosen); sync_modules(unet)
+    history = [*(rec0 or {}).get('history', []), dict(method='depth', ratio=ratio, ignore=list(ignore))]
+    unet.pruning_record = dict(dense_config=dense, history=history, semantics='paper',
+                                removed_blocks=sorted(prev + [dense_idx[i] for i in chosen]))
+    macs, params = count_macs_params(unet)
+    return unet, dict(method='depth', ratio=ratio, paper=False, ignored=list(ignore), params_dense=params0,
+                       params=params, macs_dense=macs0, macs=macs, criterion_seconds=time.time() - t0,
+                       groups_pruned=len(chosen), removed={'transformer_blocks': chosen},
+                       removed_blocks=unet.pruning_record['removed_blocks'], calibration=losses, widths={})
+
+register_method('depth', 'channels', prune_depth, needs_data=True, demo=dict(skip_samples=256),
+                quick=dict(skip_samples=16))
 
 # %% ../nbs/08_structural.ipynb #192bafef
 def plot_widths(summary:dict, # a prune summary

@@ -20,8 +20,9 @@ from .models import *
 from .sparsity import check_masks, load_masks, save_masks
 
 # %% auto #0
-__all__ = ['DISTILL', 'FINETUNE', 'EMBEDDED_RECIPE', 'lr_at', 'ddpm_batch', 'TrainConfig', 'BlockOutputs', 'feature_projections',
-           'Trainer', 'set_dropout', 'train_ddpm', 'write_log', 'tensorboard_logger', 'run_finetune']
+__all__ = ['DISTILL', 'FINETUNE', 'EMBEDDED_RECIPE', 'EMBEDDED_DIT_RECIPE', 'lr_at', 'ddpm_batch', 'TrainConfig', 'BlockOutputs',
+           'feature_projections', 'Trainer', 'set_dropout', 'train_ddpm', 'write_log', 'tensorboard_logger',
+           'run_finetune', 'dit_guidance']
 
 # %% ../nbs/04_training.ipynb #d623cde1
 def lr_at(step:int, # the step
@@ -39,12 +40,14 @@ def lr_at(step:int, # the step
 def ddpm_batch(data:ImageData, # training images
                gen:torch.Generator, # the run's generator
                batch_size:int, # images per batch
-               T:int=1000 # the scheduler's timesteps
-              )->tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    "One training batch `(x0, t, noise)`: images drawn with replacement, uniform timesteps, Gaussian noise."
+               T:int=1000, # the scheduler's timesteps
+               labels:bool=False # also return the images' class labels
+              )->tuple:
+    "One training batch `(x0, t, noise)` (and labels): images drawn with replacement, uniform timesteps, normal noise."
     idx = torch.randint(0, len(data.train), (batch_size,), generator=gen)
     t = torch.randint(0, T, (batch_size,), generator=gen)
-    return data.batch(idx), t, torch.randn((batch_size, *data.shape), generator=gen)
+    b = data.batch(idx), t, torch.randn((batch_size, *data.shape), generator=gen)
+    return (*b, data.train_labels[idx]) if labels else b
 
 # %% ../nbs/04_training.ipynb #d4e0a009
 @torch.no_grad()
@@ -77,6 +80,7 @@ class TrainConfig:
     output_weight:float=1.0 # weight of the output-distillation term
     feature_weight:float=1.0 # weight of the feature-distillation term
     dropout:float|None=None # dropout in the UNet's resnet blocks while training (None: the model's own)
+    label_dropout:float=0.1 # share of class labels replaced by the null class (a conditional model that has one)
 
 # %% ../nbs/04_training.ipynb #d4e1a003
 DISTILL = (None, 'output', 'output+feature')
@@ -91,6 +95,7 @@ def check(self:TrainConfig)->TrainConfig:
     check(self.amp in (None, 'bf16'), f"amp={self.amp!r}: use None (fp32) or 'bf16'")
     check(self.distill in DISTILL, f"distill={self.distill!r}: use None, 'output' or 'output+feature'")
     if self.dropout is not None: check_range('TrainConfig.dropout', self.dropout, 0, 0.99)
+    check_range('TrainConfig.label_dropout', self.label_dropout, 0, 1)
     check(self.batch_size % self.accumulate == 0, f"TrainConfig.batch_size={self.batch_size} is not a multiple of "
           f"TrainConfig.accumulate={self.accumulate}")
     return self
@@ -116,14 +121,14 @@ def feature_projections(student, # the pruned model
                         seed:int=0 # seeds the calibration batch
                        )->nn.ModuleDict:
     "A 1x1 convolution from each student block output to the teacher's where widths differ, from the least-squares fit."
-    T = scheduler.config.num_train_timesteps
-    x0, t, noise = ddpm_batch(data, torch.Generator().manual_seed(seed + 7919), n, T)
+    T, cond = scheduler.config.num_train_timesteps, num_classes(student) is not None
+    x0, t, noise, *y = ddpm_batch(data, torch.Generator().manual_seed(seed + 7919), n, T, labels=cond)
     dev = next(student.parameters()).device
-    xt, t = scheduler.add_noise(x0, noise, t).to(dev), t.to(dev)
+    xt, t, y = scheduler.add_noise(x0, noise, t).to(dev), t.to(dev), (y[0] if y else None)
     fs, ft = BlockOutputs(student, names), BlockOutputs(teacher, names)
     with evaluating(student), evaluating(teacher):
-        student(xt, t)
-        teacher(xt, t)
+        denoise(student, xt, t, y)
+        denoise(teacher, xt, t, y)
     fs.remove(); ft.remove()
     proj = nn.ModuleDict()
     for name in names:
@@ -140,11 +145,12 @@ def _check_teacher(teacher, unet, distill):
     check(distill is None or teacher is not None,
           f"distill={distill!r} needs a teacher: give the model it was pruned from")
     if teacher is None or distill is None: return
-    io = lambda m: (m.config.in_channels, m.config.out_channels, m.config.sample_size)
-    ti, si = io(teacher), io(unet)
-    check(ti == si, f"teacher: it maps {ti[0]}-channel images of size {ti[2]} and the student "
-          f"{si[0]}-channel images of size {si[2]} (in channels, size): "
+    ti, si = image_shape(teacher), image_shape(unet)
+    check(ti == si, f"teacher: it maps {ti[0]}-channel images of size {ti[1]} and the student "
+          f"{si[0]}-channel images of size {si[1]} (in channels, size): "
           "distil from the model the student was pruned from")
+    check(num_classes(teacher) == num_classes(unet), f"teacher: it is conditioned on {num_classes(teacher)} classes "
+          f"and the student on {num_classes(unet)}: distil from the model the student was pruned from")
     tb, sb = block_names(teacher), block_names(unet)
     check(distill != 'output+feature' or tb == sb, f"teacher: its blocks {tb} are not the student's {sb}, "
           "so block features cannot be matched: use distill='output'")
@@ -170,6 +176,13 @@ class Trainer:
         check(cfg.batch_size % (self.world * cfg.accumulate) == 0,
               f"TrainConfig.batch_size={cfg.batch_size} is not a multiple of "
               f"{self.world} processes x {cfg.accumulate} accumulation steps")
+        self.classes, self.null = num_classes(unet), null_class(unet)
+        check(self.classes is None or data.train_labels is not None,
+              f"the model is conditioned on {self.classes} classes, but data={data.name!r} has no labels")
+        if self.classes is not None:
+            top = int(data.train_labels.max())
+            check(top < self.classes, f"data={data.name!r} has class {top}, but the model knows {self.classes} classes")
+            inner_label_dropout(unet, 0.0)   # the trainer drops labels itself, one draw per image, seeded
         self.unet = unet.to(self.dev).train()
         self.teacher = teacher.to(self.dev).eval() if teacher is not None else None
         if cfg.dropout is not None: set_dropout(self.unet, cfg.dropout)
@@ -182,10 +195,11 @@ class Trainer:
 
 # %% ../nbs/04_training.ipynb #8c92c621
 def set_dropout(unet, p:float):
-    "Set the dropout rate of `unet`'s resnet blocks (its config's `dropout`) to `p`, and record it in the config."
+    "Set the dropout rate of a UNet's resnet blocks or a DiT's blocks (the config's `dropout`) to `p`, and record it."
     from diffusers.models.resnet import ResnetBlock2D
     for m in unet.modules():
         if isinstance(m, ResnetBlock2D): m.dropout.p = p
+        elif is_dit(unet) and isinstance(m, nn.Dropout): m.p = p
     unet.register_to_config(dropout=p)
     return unet
 
@@ -194,10 +208,10 @@ class _Student(nn.Module):
     "The student and its feature projections as one module, so that data-parallel training keeps both in step."
     def __init__(self, unet, proj:nn.ModuleDict, points:list):
         super().__init__(); self.unet, self.proj, self.points = unet, proj, points
-    def forward(self, xt, t):
-        if not self.points: return self.unet(xt, t).sample, {}
+    def forward(self, xt, t, labels=None):
+        if not self.points: return denoise(self.unet, xt, t, labels), {}
         fs = BlockOutputs(self.unet, self.points)
-        try: eps = self.unet(xt, t).sample
+        try: eps = denoise(self.unet, xt, t, labels)
         finally: fs.remove()
         key = lambda n: n.replace('.', '_')
         return eps, {n: self.proj[key(n)](f) if key(n) in self.proj else f for n, f in fs.out.items()}
@@ -239,16 +253,16 @@ def _feature_loss(feats:dict, teacher_feats:dict, names:list):
     return sum(block(n) for n in names) / len(names)
 
 @patch
-def _loss(self:Trainer, x0, t, noise)->tuple:
+def _loss(self:Trainer, x0, t, noise, labels=None)->tuple:
     "The loss of one micro-batch, and its parts: task (the DDPM objective), output and feature distillation."
     cfg = self.cfg
     xt = self.scheduler.add_noise(x0, noise, t)
-    eps, feats = self.model(xt, t)
+    eps, feats = self.model(xt, t, labels)
     parts = dict(task=((eps.float() - noise) ** 2).mean())   # in fp32 even under autocast, as `denoising_loss`
     if cfg.distill:
         with torch.no_grad():
             tf = BlockOutputs(self.teacher, self.points)
-            teps = self.teacher(xt, t).sample.float()
+            teps = denoise(self.teacher, xt, t, labels).float()
             tf.remove()
         parts['output'] = ((eps.float() - teps) ** 2).mean()
         if self.points: parts['feature'] = _feature_loss(feats, tf.out, self.points)
@@ -261,7 +275,10 @@ def _step(self:Trainer, step:int)->dict:
     "One optimizer step on this process's share of the global batch, in `accumulate` micro-batches; the mean losses."
     import contextlib
     cfg, A = self.cfg, self.cfg.accumulate
-    x0, t, noise = ddpm_batch(self.data, self.gen, cfg.batch_size, self.scheduler.config.num_train_timesteps)
+    batch = ddpm_batch(self.data, self.gen, cfg.batch_size, self.scheduler.config.num_train_timesteps,
+                       labels=self.classes is not None)
+    if self.null is not None:   # label dropout, drawn after the batch: an unconditional run draws what it always did
+        batch = (*batch[:3], drop_labels(batch[3], cfg.label_dropout, self.gen, self.null))
     share = cfg.batch_size // self.world
     lo = self.rank * share
     for g in self.opt.param_groups: g['lr'] = lr_at(step, cfg.steps, cfg.lr, cfg.warmup, cfg.min_lr_frac)
@@ -272,7 +289,7 @@ def _step(self:Trainer, step:int)->dict:
         no_sync = self.model.no_sync() if self.acc and a < A - 1 else contextlib.nullcontext()
         with no_sync:   # gradients sync once per step, after the last micro-batch
             with torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=cfg.amp == 'bf16'):
-                loss, parts = self._loss(*(v[part].to(self.dev) for v in (x0, t, noise)))
+                loss, parts = self._loss(*(v[part].to(self.dev) for v in batch))
             (loss / A).backward()
         logs.append(dict(parts, loss=loss))
     if cfg.grad_clip: torch.nn.utils.clip_grad_norm_(self.opt.param_groups[0]['params'], cfg.grad_clip)
@@ -466,3 +483,14 @@ EMBEDDED_RECIPE = [
     dict(steps=7000, batch_size=64, lr=3e-4, warmup=200, min_lr_frac=0.1, ema_decay=0.9995, grad_clip=1.0, seed=2,
          amp='bf16'),
 ]
+
+# %% ../nbs/04_training.ipynb #80383d50
+EMBEDDED_DIT_RECIPE = dict(steps=10000, batch_size=64, lr=5e-4, warmup=500, min_lr_frac=0.1, ema_decay=0.9995,
+                           grad_clip=1.0, seed=0, label_dropout=0.1)
+
+def dit_guidance(sweep:list[dict], # one row per guidance scale: guidance, fid, class_accuracy
+                 accuracy:float=0.9 # the class accuracy a scale must reach
+                )->float:
+    "The guidance scale with the lowest FID among those reaching `accuracy`; else the most accurate one."
+    ok = [r for r in sweep if r['class_accuracy'] >= accuracy]
+    return (min(ok, key=lambda r: r['fid']) if ok else max(sweep, key=lambda r: r['class_accuracy']))['guidance']

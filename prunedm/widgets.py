@@ -14,9 +14,9 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from .core import *
 from .data import show_images
-from .models import block_names, conv_linear_layers, layer_widths
+from .models import block_names, conv_linear_layers, guided, image_shape, layer_widths
 from .sparsity import mask_stats, nm_groupable, to_groups
-from .sampling import image_generators, ddim_step, timestep_sequence
+from .sampling import class_labels, ddim_step, guidance_of, image_generators, timestep_sequence
 from .activations import OUTLIER_K, ActivationStats
 
 # %% auto #0
@@ -226,17 +226,19 @@ def trajectory(unet, # the model
                seed:int=0, # with the index, seeds every random draw of an image
                steps:int=20, # DDIM steps
                eta:float=0.0, # DDIM's noise scale
-               skip:str='uniform' # 'uniform' or 'quad' timestep spacing
+               skip:str='uniform', # 'uniform' or 'quad' timestep spacing
+              classes=None, # a conditional model's classes, in turn by index (see class_labels)
+              guidance:float|None=None # a conditional model's guidance scale (see guidance_of)
               )->dict:
     "DDIM as `draw` runs it, keeping each step's `t`, input `xt` and predicted clean images `x0`, and the `final` ones."
     check_range('eta', eta, 0, 1)
     seq = timestep_sequence(scheduler.config.num_train_timesteps, steps, skip)
-    dev, C, S = next(unet.parameters()).device, unet.config.in_channels, unet.config.sample_size
+    dev, y, g = next(unet.parameters()).device, class_labels(unet, indices, classes), guidance_of(unet, guidance)
     gens = image_generators(seed, indices)
-    x, xt, x0 = randn_tensor((len(gens), C, S, S), generator=gens).to(dev), [], []
+    x, xt, x0 = randn_tensor((len(gens), *image_shape(unet)), generator=gens).to(dev), [], []
     with evaluating(unet):
         for k, t in enumerate(seq):
-            eps = unet(x, t).sample
+            eps = guided(unet, x, t, y, g)
             xt.append(x.cpu())
             x0.append(_predicted_x0(scheduler, eps, t, x).cpu())
             noise = randn_tensor(x.shape, generator=gens).to(dev) if eta > 0 else None
