@@ -505,6 +505,11 @@ class Method:
     options:dict=dataclasses.field(default_factory=dict) # name -> Option: what it takes besides its level's arguments
     demo:dict=dataclasses.field(default_factory=dict) # the options the demo runs it with
     quick:dict=dataclasses.field(default_factory=dict) # the options of the demo's smoke run (--quick)
+    families:tuple=() # the diffusers classes it applies to, e.g. ('DiTTransformer2DModel',); empty: every one
+
+    def applies(self, cls:str)->bool:
+        "Does the method apply to models of the diffusers class `cls`?"
+        return not self.families or cls in self.families
 
 LEVELS = ('weights', 'channels')
 LEVEL_ARGS = {'weights': ('sparsity', 'nm', 'targets', 'protect', 'scope'),   # every method of the level takes these
@@ -541,13 +546,14 @@ def register_method(name:str, # the method's name
                     doc:str='', # one line for the help (default: the docstring of fn)
                     options_of=None, # the function whose signature declares the options (default: fn)
                     demo:dict|None=None, # the options the demo runs it with
-                    quick:dict|None=None # the options of the demo's smoke run (default: demo's)
+                    quick:dict|None=None, # the options of the demo's smoke run (default: demo's)
+                    families:tuple=() # the diffusers classes it applies to (empty: every supported one)
                    )->Method:
     "Add a pruning method to the registry (a later registration of the same name and level replaces it)."
     check(level in LEVELS, f"level={level!r}: use one of {', '.join(LEVELS)}")
     opts = method_options(options_of or fn, LEVEL_ARGS[level])
     m = Method(name, level, fn, needs_data, tuple(patterns), doc or (fn.__doc__ or '').strip(), opts, demo or {},
-               demo or {} if quick is None else quick)
+               demo or {} if quick is None else quick, tuple(families))
     METHODS[(level, name)] = m
     return m
 

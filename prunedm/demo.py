@@ -49,7 +49,8 @@ def demo_variants()->dict:
         if m == 'random': continue   # random masks are the chapters' floor, not a method anyone ships
         for label, opts, pattern in (('50%', dict(sparsity=0.5), 'unstructured'), ('2:4', dict(nm='2:4'), 'nm')):
             if pattern in get_method(m, 'weights').patterns: v[f'{m} {label}'] = ('weights', m, opts)
-    v.update({f'{m} channels 0.3': ('channels', m, dict(ratio=0.3)) for m in method_names('channels')})
+    v.update({f'{m} channels 0.3': ('channels', m, dict(ratio=0.3)) for m in method_names('channels')
+              if get_method(m, 'channels').applies('UNet2DModel')})   # the demo's model is the embedded UNet
     v['hybrid (channels 0.3, then maskpro 2:4)'] = HYBRID   # a pipeline: the demo fine-tunes between its stages
     return v
 

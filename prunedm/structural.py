@@ -515,7 +515,7 @@ def prune_depth(unet, # a DiT (pruned in place)
                        removed_blocks=unet.pruning_record['removed_blocks'], calibration=losses, widths={})
 
 register_method('depth', 'channels', prune_depth, needs_data=True, demo=dict(skip_samples=256),
-                quick=dict(skip_samples=16))
+                quick=dict(skip_samples=16), families=('DiTTransformer2DModel',))
 
 # %% ../nbs/08_structural.ipynb #192bafef
 def plot_widths(summary:dict, # a prune summary
