@@ -215,7 +215,7 @@ def peak_memory(unet, # the model
     dev = get_device(device); unet = unet.to(dev).eval()
     x = torch.zeros(batch_size, *image_shape(unet), device=dev)
     t = torch.zeros(batch_size, dtype=torch.long, device=dev)
-    y = t if num_classes(unet) is not None else None   # class 0
+    y = _labels(unet, t)   # class 0
     weights = sum(p.numel() * p.element_size() for p in [*unet.parameters(), *unet.buffers()])
     if dev.type != 'cuda': return (weights + _cpu_peak(unet, x, t, y)) / 1e6
     torch.cuda.synchronize(dev); base = torch.cuda.memory_allocated(dev); torch.cuda.reset_peak_memory_stats(dev)

@@ -240,10 +240,8 @@ def run_sample(model, # a model spec for load_model
     seq = timestep_sequence(T, steps, skip)
     check_range('eta', eta, 0, 1); check_seed(seed)
     check_memory(2 * n * math.prod(image_shape(unet)), f'n={n}')   # the npz, twice while it is assembled
-    cond = {}
-    if num_classes(unet) is not None or classes is not None or guidance is not None:
-        class_labels(unet, [], classes); g = guidance_of(unet, guidance)   # each refuses an unconditional model
-        cond = dict(classes=parse_classes(classes, num_classes(unet)), guidance=g)
+    class_labels(unet, [], classes); g = guidance_of(unet, guidance)   # each refuses an unconditional model
+    cond = {} if g is None else dict(classes=parse_classes(classes, num_classes(unet)), guidance=g)
     if check_only: return dict(checked=True, model=str(model), n=n, sampler=sampler, steps=steps)
     acc = accelerator(device)
     rank, world = (acc.process_index, acc.num_processes) if acc else (0, 1)

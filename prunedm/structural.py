@@ -286,6 +286,11 @@ def _keep(lin:nn.Linear, idx:torch.Tensor, dim:int):
             lin.weight = nn.Parameter(lin.weight[:, idx].clone()); lin.in_features = len(idx)
 
 # %% ../nbs/08_structural.ipynb #e5528394
+def _kept(n:int, gone:torch.Tensor)->torch.Tensor:
+    "The indices of `range(n)` not in `gone`, in order."
+    keep = torch.ones(n, dtype=torch.bool); keep[gone] = False
+    return keep.nonzero().flatten()
+
 def _n_removed(n:int, ratio:float, what:str)->int:
     "How many of `n` structures `ratio` removes; a one-line error if none would be left."
     k = int(math.floor(n * ratio + 0.5))
@@ -298,12 +303,11 @@ def _prune_heads(attn, importance, ratio:float, gen, what:str)->list[int]:
     k = _n_removed(H, ratio, f'heads of {what}')
     if k == 0: return []
     parts = [(attn.to_q, 0), (attn.to_k, 0), (attn.to_v, 0), (attn.to_out[0], 1)]
-    gone = _unit_scores(importance, parts, H, gen).argsort()[:k].sort().values
-    keep = torch.tensor([h for h in range(H) if h not in gone.tolist()])
-    rows = (keep[:, None] * d + torch.arange(d)).flatten()
+    gone = _unit_scores(importance, parts, H, gen).argsort()[:k]
+    rows = (_kept(H, gone)[:, None] * d + torch.arange(d)).flatten()   # every row of every head kept
     for lin, dim in parts: _keep(lin, rows, dim)
     attn.heads = H - k
-    return gone.tolist()
+    return sorted(gone.tolist())
 
 def _prune_mlp(ff, importance, ratio:float, gen, what:str)->list[int]:
     "Remove the lowest-scored hidden units of one MLP (first projection's rows, second's columns); those removed."
@@ -312,8 +316,7 @@ def _prune_mlp(ff, importance, ratio:float, gen, what:str)->list[int]:
     k = _n_removed(n, ratio, f'MLP units of {what}')
     if k == 0: return []
     gone = _unit_scores(importance, [(up, 0), (down, 1)], n, gen).argsort()[:k]
-    keep = torch.ones(n, dtype=torch.bool); keep[gone] = False
-    idx = keep.nonzero().flatten()
+    idx = _kept(n, gone)
     _keep(up, idx, 0); _keep(down, idx, 1)
     return sorted(gone.tolist())
 
@@ -337,6 +340,12 @@ def prune_dit(model, # a DiT (pruned in place)
     return {k: v for k, v in removed.items() if v}
 
 # %% ../nbs/08_structural.ipynb #b8a0a001
+def _record(unet, rec0:dict|None, dense:dict, step:dict, **changes):
+    "Set `unet.pruning_record`: the dense config, the earlier steps and this one, the blocks removed before, `changes`."
+    carried = {k: rec0[k] for k in ('removed_blocks',) if rec0 and k in rec0}
+    unet.pruning_record = dict(dense_config=dense, history=[*(rec0 or {}).get('history', []), step],
+                               semantics='paper', **{**carried, **changes})
+
 def _prune_with(unet, scheduler, criterion, name:str, ratio:float, data=None, ignore=(), paper:bool=False, seed:int=0,
                 progress:bool=True, reinit:bool=False, units:str|None=None, **options)->tuple:
     "Prune a model in place by the importance `criterion` returns (a DiT's heads and MLP units); it and a summary."
@@ -360,10 +369,8 @@ def _prune_with(unet, scheduler, criterion, name:str, ratio:float, data=None, ig
     unet.zero_grad(set_to_none=True)
     if reinit: reinit_(unet, seed)
     w1, (macs, params) = layer_widths(unet), count_macs_params(unet)
-    step = dict(method=name, ratio=ratio, paper=paper, ignore=list(ignore), **(dict(units=units) if dit else {}))
-    history = [*(rec0 or {}).get('history', []), step]
-    unet.pruning_record = dict(dense_config=dense, history=history, semantics='paper',
-                               **{k: rec0[k] for k in ('removed_blocks',) if rec0 and k in rec0})
+    _record(unet, rec0, dense, dict(method=name, ratio=ratio, paper=paper, ignore=list(ignore),
+                                    **(dict(units=units) if dit else {})))
     summary = dict(method=name, ratio=ratio, paper=paper, ignored=ignored, **(dict(units=units) if dit else {}),
                    params_dense=params0, params=params,
                    macs_dense=macs0, macs=macs, criterion_seconds=seconds, groups_pruned=len(removed), removed=removed,
@@ -490,13 +497,12 @@ def prune_depth(unet, # a DiT (pruned in place)
     check(0 <= ratio < 1, f'ratio={ratio} is outside [0, 1)')
     check(units is None and not paper, "depth removes whole blocks: units and paper do not apply")
     L = len(unet.transformer_blocks)
-    k = int(math.floor(L * ratio + 0.5))
-    check(k < L, f"ratio={ratio} removes all {L} blocks: use a smaller ratio")
+    k = _n_removed(L, ratio, 'blocks')
     keep = [0, *(int(n.split('.')[-1]) for n in select_names(block_names(unet), list(ignore), what='ignore'))] \
         if ignore else [0]
     rec0 = getattr(unet, 'pruning_record', None)
     dense = rec0['dense_config'] if rec0 else dict(unet.config)
-    prev = (rec0 or {}).get('removed_blocks', [])
+    prev = (rec0 or {}).get('removed_blocks', [])   # dense indices
     (macs0, params0), t0 = count_macs_params(unet), time.time()
     losses = block_skip_losses(unet, scheduler, data, skip_samples, seed, progress=progress)
     order = sorted((i for i in losses['skip'] if i not in keep), key=lambda i: losses['skip'][i])
@@ -505,9 +511,8 @@ def prune_depth(unet, # a DiT (pruned in place)
     chosen = sorted(order[:k])
     dense_idx = [i for i in range(dense['num_layers']) if i not in prev]   # the dense index of every current block
     remove_blocks(unet, chosen); sync_modules(unet)
-    history = [*(rec0 or {}).get('history', []), dict(method='depth', ratio=ratio, ignore=list(ignore))]
-    unet.pruning_record = dict(dense_config=dense, history=history, semantics='paper',
-                                removed_blocks=sorted(prev + [dense_idx[i] for i in chosen]))
+    _record(unet, rec0, dense, dict(method='depth', ratio=ratio, ignore=list(ignore)),
+            removed_blocks=sorted(prev + [dense_idx[i] for i in chosen]))
     macs, params = count_macs_params(unet)
     return unet, dict(method='depth', ratio=ratio, paper=False, ignored=list(ignore), params_dense=params0,
                        params=params, macs_dense=macs0, macs=macs, criterion_seconds=time.time() - t0,

@@ -177,11 +177,8 @@ class Trainer:
               f"TrainConfig.batch_size={cfg.batch_size} is not a multiple of "
               f"{self.world} processes x {cfg.accumulate} accumulation steps")
         self.classes, self.null = num_classes(unet), null_class(unet)
-        check(self.classes is None or data.train_labels is not None,
-              f"the model is conditioned on {self.classes} classes, but data={data.name!r} has no labels")
+        check_labels(unet, data)
         if self.classes is not None:
-            top = int(data.train_labels.max())
-            check(top < self.classes, f"data={data.name!r} has class {top}, but the model knows {self.classes} classes")
             inner_label_dropout(unet, 0.0)   # the trainer drops labels itself, one draw per image, seeded
         self.unet = unet.to(self.dev).train()
         self.teacher = teacher.to(self.dev).eval() if teacher is not None else None
