@@ -187,7 +187,7 @@ def calibrate(unet, # the model
     dev = next(unet.parameters()).device
     stats, t0 = ActivationStats(layers, cfg.buckets, cfg.reservoir, cfg.seed), time.time()
     cond = num_classes(unet) is not None
-    if data is not None: check_labels(unet, data)
+    if data is not None: check_data(unet, data)
     batches = sum(-(-n // cfg.batch_size) for n in _bucket_sizes(cfg))
     with stats, evaluating(unet):
         for b, x0, t, noise, y in tqdm(calibration_batches(data, cfg, T), total=batches, desc='calibrate',

@@ -432,11 +432,15 @@ def cmd_demo(a):
     "Run the demo and print where the report is."
     from prunedm.compare import md_table
     from prunedm.demo import run_demo
-    rows = run_demo(a.out, a.quick, a.overwrite, a.device, a.seed, every=a.all)
-    print(md_table(rows, ['model', 'params', 'loss_before', 'loss', 'fid_before', 'fid', 'sparsity']))
+    rows = run_demo(a.out, a.model, a.quick, a.overwrite, a.device, a.seed, every=a.all)
+    cols = ['model', 'params', 'loss_before', 'loss', 'fid_before', 'fid', 'class_accuracy', 'sparsity']
+    print(md_table(rows, [c for c in cols if any(r.get(c) is not None for r in rows)]))
     print(f'report: {Path(a.out)/"report.md"}')
 
 def _p_demo(p):
+    p.add_argument('--model', default='embedded',
+                   help="the embedded model to prune: 'embedded' (the UNet) or 'embedded-dit' (the class-conditional "
+                   "DiT) (default: embedded)")
     p.add_argument('--quick', action='store_true',
                    help='a smoke run of every method: fewer samples, steps, calibration and fine-tuning')
     p.add_argument('--all', action='store_true',
@@ -448,7 +452,7 @@ def _p_demo(p):
 # %% ../nbs/90_cli.ipynb #b8842676
 COMMANDS = {
     'demo': (
-        'prune the embedded model one way per family (--all: every way), fine-tune, evaluate before and after, report',
+        'prune an embedded model one way per family (--all: every way), fine-tune, evaluate before and after, report',
         _p_demo, cmd_demo),
     'sparsify': (
         'weight-level sparsity (unstructured or N:M) by a registered method: --method lists them',

@@ -121,6 +121,8 @@ COLUMNS = {   # column -> (header, definition, format)
                              'in the masked layers', lambda v: f'{v:.2f}'),
     'loss_before': ('loss one-shot', 'held-out loss right after pruning, before fine-tuning', _digits(4)),
     'fid_before': ('FID one-shot', 'FID right after pruning, before fine-tuning', _digits(3)),
+    'class_accuracy_before': ('class accuracy one-shot', 'class accuracy right after pruning, before fine-tuning',
+                              _pct),
     'loss': ('loss', 'held-out denoising MSE on a fixed probe set of (image, timestep, noise) triples; '
                      'lower is better', _digits(4)),
     'loss_se': ('± se', 'standard error of that loss', _digits(2)),

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from .core import *
 from .data import *
 from .models import *
-from .sampling import save_grid
+from .sampling import guidance_of, save_grid
 from .evaluation import Evaluator, PROBE_SIZE, make_probe, probe_loss
 from .maskpro import PRESETS
 from .sparsity import load_masks
@@ -20,8 +20,8 @@ from .compare import caveats, peak_memory, time_models, write_report
 
 
 # %% auto #0
-__all__ = ['DEMO_DEFAULT', 'HYBRID', 'DEMO_FINETUNE', 'DEMO_COLUMNS', 'prune_variant', 'demo_variants', 'demo_options',
-           'oneshot_losses', 'recovery', 'run_demo']
+__all__ = ['DEMO_DEFAULT', 'HYBRID', 'HYBRID_NAME', 'DEMO_FINETUNE', 'DEMO_COLUMNS', 'prune_variant', 'demo_variants',
+           'demo_options', 'oneshot_losses', 'recovery', 'run_demo']
 
 # %% ../nbs/11_demo.ipynb #f0a0a007
 def prune_variant(unet, # the model (pruned in place)
@@ -42,22 +42,35 @@ def prune_variant(unet, # the model (pruned in place)
 
 
 # %% ../nbs/11_demo.ipynb #f0a0a009
-def demo_variants()->dict:
-    "label -> variant for every method of the registry, at the demo's settings."
+def demo_variants(family:str='UNet2DModel' # the diffusers class of the model: UNet2DModel or DiTTransformer2DModel
+                 )->dict:
+    "label -> variant for every method of the registry that applies to `family`, at the demo's settings."
+    denoiser_class(family, 'family')
     v = {'dense': None}
     for m in method_names('weights'):
         if m == 'random': continue   # random masks are the chapters' floor, not a method anyone ships
         for label, opts, pattern in (('50%', dict(sparsity=0.5), 'unstructured'), ('2:4', dict(nm='2:4'), 'nm')):
             if pattern in get_method(m, 'weights').patterns: v[f'{m} {label}'] = ('weights', m, opts)
-    v.update({f'{m} channels 0.3': ('channels', m, dict(ratio=0.3)) for m in method_names('channels')
-              if get_method(m, 'channels').applies('UNet2DModel')})   # the demo's model is the embedded UNet
-    v['hybrid (channels 0.3, then maskpro 2:4)'] = HYBRID   # a pipeline: the demo fine-tunes between its stages
+    dit = family == 'DiTTransformer2DModel'
+    for m in method_names('channels'):
+        if not get_method(m, 'channels').applies(family): continue
+        if m == 'depth': v['depth 0.25'] = ('channels', m, dict(ratio=0.25)); continue   # whole blocks, no units
+        for units in (('heads', 'mlp') if dit else ('channels',)):   # a DiT's heads or MLP units; a UNet's channels
+            v[f'{m} {units} 0.3'] = ('channels', m, dict(ratio=0.3, **(dict(units=units) if dit else {})))
+    v[HYBRID_NAME[family]] = HYBRID[family]   # a pipeline: the demo fine-tunes between its stages
     return v
 
-DEMO_DEFAULT = ['dense', 'magnitude 2:4', 'magnitude channels 0.3', 'diff-pruning channels 0.3',
-                'hybrid (channels 0.3, then maskpro 2:4)']   # one model per family, Diff-Pruning, the hybrid
-HYBRID = [('channels', 'magnitude', dict(ratio=0.3)), ('weights', 'maskpro', dict(nm='2:4'))]   # the two-stage pipeline
-
+DEMO_DEFAULT = {   # one model per family, the criteria the chapters single out, the hybrid
+    'UNet2DModel': ['dense', 'magnitude 2:4', 'magnitude channels 0.3', 'diff-pruning channels 0.3',
+                    'hybrid (channels 0.3, then maskpro 2:4)'],
+    'DiTTransformer2DModel': ['dense', 'magnitude 2:4', 'wanda 2:4', 'maskpro 2:4', 'magnitude heads 0.3',
+                              'magnitude mlp 0.3', 'depth 0.25', 'hybrid (heads 0.3, then maskpro 2:4)']}
+HYBRID = {   # the two-stage pipeline: structural, then learned 2:4
+    'UNet2DModel': [('channels', 'magnitude', dict(ratio=0.3)), ('weights', 'maskpro', dict(nm='2:4'))],
+    'DiTTransformer2DModel': [('channels', 'magnitude', dict(ratio=0.3, units='heads')),
+                              ('weights', 'maskpro', dict(nm='2:4'))]}
+HYBRID_NAME = {'UNet2DModel': 'hybrid (channels 0.3, then maskpro 2:4)',
+               'DiTTransformer2DModel': 'hybrid (heads 0.3, then maskpro 2:4)'}
 
 # %% ../nbs/11_demo.ipynb #f0a0a010
 def demo_options(level:str, # 'weights' or 'channels'
@@ -107,7 +120,7 @@ def recovery(model, # a pruned folder
         t0 = time.time(); ema, _ = tr.fit(until=m); secs += time.time() - t0
         res, _ = ev(ema, sched)
         rows.append(dict(step=m, loss=res['loss'], fid=res['fid'], confident=res.get('confident'),
-                         train_s=round(secs, 1)))
+                         class_accuracy=res.get('class_accuracy'), train_s=round(secs, 1)))
     return rows
 
 
@@ -121,34 +134,38 @@ def _settings(quick:bool)->dict:
 
 
 # %% ../nbs/11_demo.ipynb #bddceb3a
-DEMO_COLUMNS = ['model', 'params', 'macs', 'sparsity', 'loss_before', 'fid_before', 'loss', 'loss_se', 'fid', 'kid',
-                'confident', 'finetune_s', 'latency_ms', 'speedup', 'peak_mem_MB']
-
+DEMO_COLUMNS = ['model', 'params', 'macs', 'sparsity', 'loss_before', 'fid_before', 'class_accuracy_before', 'loss',
+                'loss_se', 'fid', 'kid', 'confident', 'class_accuracy', 'finetune_s', 'latency_ms', 'speedup',
+                'peak_mem_MB']
 
 # %% ../nbs/11_demo.ipynb #f0a0a019
-def _demo_notes(s:dict, quick:bool, variants:dict, ft:dict, seconds:float, timing:dict)->str:
+def _demo_notes(s:dict, quick:bool, variants:dict, ft:dict, seconds:float, timing:dict, model:str, dense)->str:
     "What the demo's numbers are, for the report."
-    notes = (f"Embedded tiny DDPM on the embedded digits, {'quick' if quick else 'full'} settings: loss on "
+    g = guidance_of(dense, None)
+    what = (f"The embedded class-conditional DiT (`{model}`), sampled with guidance {g:g} and balanced classes"
+            if num_classes(dense) is not None else f"The embedded tiny DDPM (`{model}`)")
+    notes = (f"{what}, on the embedded digits, {'quick' if quick else 'full'} settings: loss on "
              f"{s['probe_size']} fixed held-out (x0, t, noise) triples; FID of {s['n_samples']} DDIM-{s['steps']} "
              f"samples against the 1,000 held-out digits (features of the embedded classifier); `confident` = share "
              f"of samples the classifier puts at p >= 0.9. The one-shot columns: right after pruning (for a pipeline, "
              f"before its last fine-tune); the others after {ft['steps']} fine-tuning steps (batch {ft['batch_size']}, "
              f"masks held, output distillation from the dense model), `fine-tune` their seconds. Latency: batch "
              f"{timing['batch_size']}, median of {timing['repeats']} interleaved rounds. {seconds:.0f} s in all.")
+    if num_classes(dense) is not None:
+        notes += " `class accuracy` = share of samples the classifier assigns to the class asked for."
     if quick:
         notes += f' A smoke run: FID of {s["n_samples"]} samples is noisy, and {ft["steps"]} steps recover little.'
-    if quick and 'maskpro 2:4' in variants:
+    if quick and any(v and 'maskpro' in str(v) for v in variants.values()):
         steps = get_method('maskpro', 'weights').quick['cfg']['steps']
         notes += (f" MaskPro takes only {steps} steps, too few to move logits that start "
                   f"{PRESETS['standard'].logits:g} apart, so its row usually equals magnitude 2:4.")
     return notes
 
-
 # %% ../nbs/11_demo.ipynb #f0a0b001
-def _demo_model(name, chain, data, dense, ev, ft:dict, quick:bool, seed:int, progress:bool)->tuple:
-    "Prune the embedded model by `chain` (fine-tuning between stages), evaluate, fine-tune, evaluate again."
+def _demo_model(name, chain, data, model:str, dense, ev, ft:dict, quick:bool, seed:int, progress:bool)->tuple:
+    "Prune `model` by `chain` (fine-tuning between stages), evaluate, fine-tune, evaluate again."
     from prunedm.training import train_ddpm
-    unet, sched = load_model('embedded')
+    unet, sched = load_model(model)
     tune = lambda u, m: train_ddpm(u, sched, data, masks=m, teacher=dense, progress=progress, seed=seed, **ft)[0]
     masks = None
     for k, (level, method, opts) in enumerate(chain):
@@ -161,8 +178,8 @@ def _demo_model(name, chain, data, dense, ev, ft:dict, quick:bool, seed:int, pro
     t0 = time.time(); unet = tune(unet, masks); secs = time.time() - t0
     res, x = ev(unet, sched)
     return dict(model=name, **res, loss_before=before['loss'], fid_before=before['fid'],
-                confident_before=before.get('confident'), finetune_s=round(secs, 1)), x, unet
-
+                confident_before=before.get('confident'), class_accuracy_before=before.get('class_accuracy'),
+                finetune_s=round(secs, 1)), x, unet
 
 # %% ../nbs/11_demo.ipynb #76dc5df5
 def _timed(rows:list, models:dict, quick:bool, device)->dict:
@@ -174,27 +191,30 @@ def _timed(rows:list, models:dict, quick:bool, device)->dict:
     return timing
 
 def run_demo(out, # the folder to write
+             model:str='embedded', # the embedded model to prune: 'embedded' (the UNet) or 'embedded-dit'
              quick:bool=False, # a smoke run of every variant: small samples, probes, calibrations and fine-tunes
              overwrite:bool=False, # replace out if it is an earlier prunedm output
              device=None, # 'cpu', 'cuda'; None picks CUDA when available
              seed:int=0, # seeds calibration, MaskPro and the samples
-             variants:dict|None=None, # label -> variant or list of variants (a pipeline); default: DEMO_DEFAULT
+             variants:dict|None=None, # label -> variant or list of them (a pipeline); default: the model's DEMO_DEFAULT
              progress:bool=True, # progress on stderr
              every:bool=False, # every variant (as quick always does), not only DEMO_DEFAULT
              finetune:dict|None=None # fine-tuning settings (default DEMO_FINETUNE, quick: a few steps)
             )->list[dict]:
-    "Prune the embedded model every way in `variants`, fine-tune each, evaluate before and after, and write a report."
+    "Prune an embedded model every way in `variants`, fine-tune each, evaluate before and after, and write a report."
+    check(model in EMBEDDED, f"model={model!r}: the demo runs on an embedded model: {', '.join(EMBEDDED)}")
     out = check_out(out, overwrite)
-    allv = demo_variants()
-    variants = variants or (allv if quick or every else {k: allv[k] for k in DEMO_DEFAULT})
+    data, s, t0, dense = load_data('embedded'), _settings(quick), time.time(), load_model(model, device)[0]
+    family = type(dense).__name__
+    allv = demo_variants(family)
+    variants = variants or (allv if quick or every else {k: allv[k] for k in DEMO_DEFAULT[family]})
     ft = finetune or {**DEMO_FINETUNE, **(_QUICK_FINETUNE if quick else {})}
-    data, s, t0, dense = load_data('embedded'), _settings(quick), time.time(), load_model('embedded', device)[0]
     ev, rows, models = Evaluator(data, seed=seed, device=device, progress=progress, **s), [], {}
     with atomic_dir(out, overwrite) as tmp:
         for i, (name, v) in enumerate(variants.items()):
             if progress: print(f'[{i + 1}/{len(variants)}] {name}', file=sys.stderr)
             chain = [] if v is None else v if isinstance(v, list) else [v]
-            row, x, models[name] = _demo_model(name, chain, data, dense, ev, ft, quick, seed, progress)
+            row, x, models[name] = _demo_model(name, chain, data, model, dense, ev, ft, quick, seed, progress)
             row['grid'] = 'samples_' + ''.join(c if c.isalnum() else '_' for c in name) + '.png'
             save_grid(x[:64], tmp/row['grid'])
             rows.append(row)
@@ -202,8 +222,8 @@ def run_demo(out, # the folder to write
                 print(f"  loss {row['loss']:.5f}, FID {row['fid']:.2f}, {row['params']/1e6:.2f}M params",
                       file=sys.stderr)
         timing = _timed(rows, models, quick, device)
-        notes = _demo_notes(s, quick, variants, ft, time.time() - t0, timing)
+        notes = _demo_notes(s, quick, variants, ft, time.time() - t0, timing, model, dense)
         write_report(rows, tmp, 'prunedm demo', notes, DEMO_COLUMNS, caveats(ev, ev.floor()),
-                     dict(quick=quick, seed=seed, finetune=ft, evaluation=s, timing=timing))
+                     dict(model=model, quick=quick, seed=seed, finetune=ft, evaluation=s, timing=timing))
     return rows
 

@@ -66,6 +66,8 @@ def probe_loss(unet, # the model
     "Held-out denoising MSE on `probe`: mean, standard error and per-timestep-bucket means."
     dev, cond = next(unet.parameters()).device, num_classes(unet) is not None
     check(not cond or probe.labels is not None, "the model is class-conditional, but the probe images have no labels")
+    check(not is_latent(unet), "the model denoises the latents of a VAE, and the probe holds images: "
+          "the probe loss of a latent model is not supported yet")
     per = []
     with evaluating(unet):
         for i in tqdm(range(0, len(probe), batch_size), disable=not progress, desc='probe loss'):

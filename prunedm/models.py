@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-from diffusers import DDPMScheduler, DiTTransformer2DModel, UNet2DModel
+from diffusers import AutoencoderKL, DDPMScheduler, DiTTransformer2DModel, UNet2DModel
 from safetensors.torch import load_file
 
 from .core import *
@@ -20,10 +20,11 @@ from .data import *
 __all__ = ['DENOISERS', 'UNET_NEVER_PRUNED', 'PRUNING_RECORD', 'ASSETS', 'EMBEDDED_DDPM', 'EMBEDDED_DIT', 'EMBEDDED',
            'SUBFOLDERS', 'SAMPLING_DEFAULTS', 'ARCHS', 'embedded_config', 'tiny_unet', 'denoiser_class', 'is_dit',
            'image_shape', 'num_classes', 'null_class', 'denoise', 'guided', 'drop_labels', 'inner_label_dropout',
-           'check_labels', 'data_labels', 'embedded_dit_config', 'tiny_dit', 'dit_init', 'example_inputs',
-           'ddpm_scheduler', 'block_names', 'conv_linear_layers', 'never_pruned', 'layer_widths', 'attention_heads',
-           'sync_modules', 'remove_blocks', 'resize_modules', 'cifar10_config', 'dit_xl2_config', 'load_model',
-           'save_model', 'model_source', 'denoising_loss', 'check_finite', 'load_checked']
+           'is_latent', 'decode', 'check_data', 'data_labels', 'embedded_dit_config', 'tiny_dit', 'dit_init',
+           'example_inputs', 'ddpm_scheduler', 'block_names', 'conv_linear_layers', 'never_pruned', 'layer_widths',
+           'attention_heads', 'sync_modules', 'remove_blocks', 'dense_blocks', 'resize_modules', 'cifar10_config',
+           'dit_xl2_config', 'load_model', 'save_model', 'model_source', 'denoising_loss', 'check_finite',
+           'load_checked']
 
 # %% ../nbs/02_models.ipynb #ad5f259a
 def embedded_config()->dict:
@@ -126,10 +127,24 @@ def inner_label_dropout(model, p:float=0.0):
     return model
 
 # %% ../nbs/02_models.ipynb #7b031c67
-def check_labels(model, # a supported denoiser
-                 data:ImageData # the images it is to be trained or calibrated on
-                ):
-    "A one-line error unless `data` has labels of classes a conditional `model` knows (nothing to check otherwise)."
+def is_latent(model)->bool:
+    "Does `model` denoise a VAE's latents (it came with a pipeline's `vae/`)?"
+    return getattr(model, 'vae', None) is not None
+
+def decode(model, # a supported denoiser
+           x:torch.Tensor # what it denoised: images, or a latent model's latents
+          )->torch.Tensor:
+    "Images from what `model` denoised: a latent model's latents decoded by its VAE (`latents / scaling_factor`)."
+    if not is_latent(model): return x
+    vae = model.vae
+    return vae.decode(x.to(next(vae.parameters()).device) / vae.config.scaling_factor).sample
+
+def check_data(model, # a supported denoiser
+               data:ImageData # the images it is to be trained, calibrated or probed on
+              ):
+    "A one-line error unless `data` can train `model`: pixels for a pixel model, labels of classes it knows."
+    check(not is_latent(model), f"the model denoises the latents of a VAE, and data={data.name!r} holds images: "
+          "training, calibrating and probing a latent model are not supported yet (sampling is)")
     k = num_classes(model)
     if k is None: return
     check(data.train_labels is not None,
@@ -143,7 +158,7 @@ def data_labels(model, # a supported denoiser
                )->torch.Tensor|None:
     "The class labels of training images `idx` for a conditional `model`; None for an unconditional one."
     if num_classes(model) is None: return None
-    check_labels(model, data)
+    check_data(model, data)
     return data.train_labels[idx]
 
 # %% ../nbs/02_models.ipynb #8cb1d9dc
@@ -271,6 +286,12 @@ def remove_blocks(model:nn.Module, # a DiT
     check(0 not in removed, "block 0 cannot be removed: the DiT's output layer is conditioned through its embedding")
     model.transformer_blocks = nn.ModuleList(b for i, b in enumerate(model.transformer_blocks) if i not in removed)
     return model
+
+def dense_blocks(model:nn.Module # a DiT, depth-pruned or not
+                )->list[int]:
+    "The index each of a DiT's transformer blocks had in the dense model (its pruning record names the removed ones)."
+    removed = (getattr(model, 'pruning_record', None) or {}).get('removed_blocks', [])
+    return [i for i in range(len(model.transformer_blocks) + len(removed)) if i not in removed]
 
 def resize_modules(unet:nn.Module, # the dense model (resized in place)
                    widths:dict, # layer name -> widths, as layer_widths gives them
@@ -403,7 +424,17 @@ def _load_local(path:Path):
         try: model.guidance = float(load_json(d/SAMPLING_DEFAULTS)['guidance'])
         except Exception as e:
             raise PrunedmError(f"model={str(path)!r}: {d/SAMPLING_DEFAULTS} is damaged ({first_line(e)})")
+    if (path/'vae'/'config.json').is_file():   # a latent model: a pipeline's VAE, or one save_model kept
+        try:
+            with _quiet(): _attach_vae(model, AutoencoderKL.from_pretrained(str(path/'vae')))
+        except Exception as e:
+            raise PrunedmError(f"model={str(path)!r}: cannot load its VAE from {path/'vae'} ({first_line(e)})")
     return model, _load_scheduler(d, path)
+
+def _attach_vae(model, vae):
+    "Give `model` the VAE it denoises the latents of, outside its modules (pruning and training never see it)."
+    model.__dict__['vae'] = vae.eval().requires_grad_(False)
+    return model
 
 # %% ../nbs/02_models.ipynb #50b7ea48
 def _hub_reachable(timeout:float=3.0)->bool:
@@ -432,6 +463,9 @@ def _load_hub(repo_id:str):
                     repo_id, subfolder=sub)
                 break
             else: raise EnvironmentError('no config.json, unet/config.json or transformer/config.json')
+            if sub is not None:   # a pipeline: a latent one has a VAE
+                try: _attach_vae(model, AutoencoderKL.from_pretrained(repo_id, subfolder='vae'))
+                except EnvironmentError: pass
             for sub in ('scheduler', None):
                 try: return model, DDPMScheduler.from_pretrained(repo_id, subfolder=sub)
                 except Exception: pass
@@ -484,14 +518,16 @@ def load_model(spec='embedded', # 'embedded', 'embedded-dit', a model or pipelin
     else:
         raise PrunedmError(f"model={spec!r}: no such folder; "
                            "pass 'embedded', 'embedded-dit', a diffusers model folder, a hub id or arch:NAME")
-    return unet.to(get_device(device) if device is not None else 'cpu').eval(), sched
+    dev = get_device(device) if device is not None else 'cpu'
+    if is_latent(unet): unet.vae.to(dev)
+    return unet.to(dev).eval(), sched
 
 # %% ../nbs/02_models.ipynb #f5631f9b
 def save_model(unet:nn.Module, # the model; a pruned one carries pruning_record, a guided one its guidance
                scheduler, # its noise schedule, saved in scheduler/
                out # the folder to write into
               ):
-    "Save a model (config.json + safetensors, the pruning record of a pruned model, a default guidance) to `out`."
+    "Save a model (config.json + safetensors, a pruned model's record, a default guidance, a latent model's VAE)."
     out = Path(out)
     unet.save_pretrained(str(out), safe_serialization=True)
     scheduler.save_pretrained(str(out/'scheduler'))
@@ -499,6 +535,7 @@ def save_model(unet:nn.Module, # the model; a pruned one carries pruning_record,
     if rec is not None:
         save_json(dict(rec, widths=layer_widths(unet), heads=attention_heads(unet)), out/PRUNING_RECORD)
     if getattr(unet, 'guidance', None) is not None: save_json(dict(guidance=unet.guidance), out/SAMPLING_DEFAULTS)
+    if is_latent(unet): unet.vae.save_pretrained(str(out/'vae'), safe_serialization=True)
     return out
 
 # %% ../nbs/02_models.ipynb #b2d0a017

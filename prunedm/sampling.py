@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .core import *
 from .data import *
-from .models import guided, image_shape, null_class, num_classes
+from .models import decode, guided, image_shape, null_class, num_classes
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'SPACINGS', 'parse_classes', 'class_labels', 'guidance_of', 'sample', 'save_grid', 'timestep_sequence',
@@ -76,7 +76,7 @@ def sample(unet, # the model
            classes=None, # a conditional model's classes, taken in turn (see class_labels)
            guidance:float|None=None # a conditional model's guidance scale (see guidance_of)
           )->torch.Tensor:
-    "Draw `n` images with DDIM; returns a CPU tensor in [-1, 1]."
+    "Draw `n` images with DDIM (a latent model's decoded by its VAE); returns a CPU tensor in [-1, 1]."
     for name, v in (('n', n), ('steps', steps), ('batch_size', batch_size)):
         check_range(name, v, 1, integer=True)
     check_range('steps', steps, 1, scheduler.config.num_train_timesteps, integer=True)
@@ -96,7 +96,7 @@ def sample(unet, # the model
             for t in ddim.timesteps:
                 x = ddim.step(guided(unet, x, t, y, g), t, x, eta=eta, generator=gen if eta else None).prev_sample
                 bar.update()
-            out.append(x.clamp(-1, 1).cpu())
+            out.append(decode(unet, x).clamp(-1, 1).cpu())   # a latent model's through its VAE
     bar.close()
     return torch.cat(out)
 
@@ -183,7 +183,7 @@ def draw(unet, # the model
             else: x = ddim_step(scheduler, eps, t, seq[k + 1] if k + 1 < len(seq) else -1, x, eta,
                                 randn_tensor(x.shape, generator=gens).to(dev) if eta > 0 else None)
             if on_step: on_step()
-    return x.clamp(-1, 1).cpu()
+    return decode(unet, x).clamp(-1, 1).cpu()   # a latent model's through its VAE
 
 # %% ../nbs/05_sampling.ipynb #605d6304
 def _png(x:torch.Tensor, path:Path):

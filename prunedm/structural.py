@@ -509,7 +509,7 @@ def prune_depth(unet, # a DiT (pruned in place)
     check(k <= len(order), f"ratio={ratio} removes {k} of {L} blocks, but only {len(order)} may go "
           "(block 0 and the ignored ones stay)")
     chosen = sorted(order[:k])
-    dense_idx = [i for i in range(dense['num_layers']) if i not in prev]   # the dense index of every current block
+    dense_idx = dense_blocks(unet)   # the dense index of every current block
     remove_blocks(unet, chosen); sync_modules(unet)
     _record(unet, rec0, dense, dict(method='depth', ratio=ratio, ignore=list(ignore)),
             removed_blocks=sorted(prev + [dense_idx[i] for i in chosen]))

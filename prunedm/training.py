@@ -21,8 +21,8 @@ from .sparsity import check_masks, load_masks, save_masks
 
 # %% auto #0
 __all__ = ['DISTILL', 'FINETUNE', 'EMBEDDED_RECIPE', 'EMBEDDED_DIT_RECIPE', 'lr_at', 'ddpm_batch', 'TrainConfig', 'BlockOutputs',
-           'feature_projections', 'Trainer', 'set_dropout', 'train_ddpm', 'write_log', 'tensorboard_logger',
-           'run_finetune', 'dit_guidance']
+           'feature_projections', 'feature_pairs', 'Trainer', 'set_dropout', 'train_ddpm', 'write_log',
+           'tensorboard_logger', 'run_finetune', 'dit_guidance']
 
 # %% ../nbs/04_training.ipynb #d623cde1
 def lr_at(step:int, # the step
@@ -116,28 +116,36 @@ def feature_projections(student, # the pruned model
                         teacher, # the dense model
                         scheduler, # the noise schedule
                         data:ImageData, # calibration images
-                        names:list, # block names to match
+                        names:list, # block names to match, or (student block, teacher block) pairs (feature_pairs)
                         n:int=16, # calibration images (noised at random timesteps) for the least-squares start
                         seed:int=0 # seeds the calibration batch
                        )->nn.ModuleDict:
-    "A 1x1 convolution from each student block output to the teacher's where widths differ, from the least-squares fit."
+    "A projection from each student block output to the teacher's where widths differ, from the least-squares fit."
     T, cond = scheduler.config.num_train_timesteps, num_classes(student) is not None
     x0, t, noise, *y = ddpm_batch(data, torch.Generator().manual_seed(seed + 7919), n, T, labels=cond)
     dev = next(student.parameters()).device
     xt, t, y = scheduler.add_noise(x0, noise, t).to(dev), t.to(dev), (y[0] if y else None)
-    fs, ft = BlockOutputs(student, names), BlockOutputs(teacher, names)
+    pairs = [(p, p) if isinstance(p, str) else tuple(p) for p in names]
+    fs, ft = BlockOutputs(student, [s for s, _ in pairs]), BlockOutputs(teacher, [t for _, t in pairs])
     with evaluating(student), evaluating(teacher):
         denoise(student, xt, t, y)
         denoise(teacher, xt, t, y)
     fs.remove(); ft.remove()
     proj = nn.ModuleDict()
-    for name in names:
-        s, tt = (f.out[name].float().transpose(0, 1).flatten(1).T for f in (fs, ft))   # (positions, channels)
+    for sn, tn in pairs:
+        s, tt = _positions(fs.out[sn]), _positions(ft.out[tn])   # (positions, channels)
         if s.shape[1] == tt.shape[1]: continue
-        conv = nn.Conv2d(s.shape[1], tt.shape[1], 1, bias=False).to(dev)
-        conv.weight.copy_(torch.linalg.lstsq(s, tt).solution.T[..., None, None])
-        proj[name.replace('.', '_')] = conv
+        image = fs.out[sn].dim() == 4   # a UNet's (batch, channels, h, w); else a DiT's (batch, tokens, width)
+        p = (nn.Conv2d(s.shape[1], tt.shape[1], 1, bias=False) if image else
+             nn.Linear(s.shape[1], tt.shape[1], bias=False)).to(dev)
+        w = torch.linalg.lstsq(s, tt).solution.T
+        p.weight.copy_(w[..., None, None] if image else w)
+        proj[sn.replace('.', '_')] = p
     return proj
+
+def _positions(f:torch.Tensor)->torch.Tensor:
+    "Block features as (positions, channels): a UNet's channels are dim 1, a DiT's the last."
+    return (f.movedim(1, -1) if f.dim() == 4 else f).flatten(0, -2).float()
 
 # %% ../nbs/04_training.ipynb #e5a86336
 def _check_teacher(teacher, unet, distill):
@@ -151,9 +159,20 @@ def _check_teacher(teacher, unet, distill):
           "distil from the model the student was pruned from")
     check(num_classes(teacher) == num_classes(unet), f"teacher: it is conditioned on {num_classes(teacher)} classes "
           f"and the student on {num_classes(unet)}: distil from the model the student was pruned from")
-    tb, sb = block_names(teacher), block_names(unet)
-    check(distill != 'output+feature' or tb == sb, f"teacher: its blocks {tb} are not the student's {sb}, "
-          "so block features cannot be matched: use distill='output'")
+    if distill == 'output+feature': feature_pairs(unet, teacher)
+
+def feature_pairs(student, # the pruned model
+                  teacher # the model it distils from
+                 )->list[tuple[str, str]]:
+    "(student block, teacher block) pairs whose features are matched: the same blocks, or by a DiT's dense block index."
+    sb, tb = block_names(student), block_names(teacher)
+    if is_dit(student) and is_dit(teacher):   # a depth-pruned block's features go to the teacher's block it was
+        where = {d: k for k, d in enumerate(dense_blocks(teacher))}
+        ds = dense_blocks(student)
+        if all(d in where for d in ds): return [(sb[j], tb[where[d]]) for j, d in enumerate(ds)]
+    elif sb == tb: return list(zip(sb, tb))
+    raise PrunedmError(f"teacher: its blocks {tb} are not the student's {sb}, so block features cannot be matched: "
+                       "use distill='output'")
 
 # %% ../nbs/04_training.ipynb #0c7ce226
 class Trainer:
@@ -177,7 +196,7 @@ class Trainer:
               f"TrainConfig.batch_size={cfg.batch_size} is not a multiple of "
               f"{self.world} processes x {cfg.accumulate} accumulation steps")
         self.classes, self.null = num_classes(unet), null_class(unet)
-        check_labels(unet, data)
+        check_data(unet, data)
         if self.classes is not None:
             inner_label_dropout(unet, 0.0)   # the trainer drops labels itself, one draw per image, seeded
         self.unet = unet.to(self.dev).train()
@@ -203,7 +222,8 @@ def set_dropout(unet, p:float):
 # %% ../nbs/04_training.ipynb #d4e1a009
 class _Student(nn.Module):
     "The student and its feature projections as one module, so that data-parallel training keeps both in step."
-    def __init__(self, unet, proj:nn.ModuleDict, points:list):
+    def __init__(self, unet, proj:nn.ModuleDict, points:list # the student's blocks whose features are matched
+                ):
         super().__init__(); self.unet, self.proj, self.points = unet, proj, points
     def forward(self, xt, t, labels=None):
         if not self.points: return denoise(self.unet, xt, t, labels), {}
@@ -224,9 +244,10 @@ def _setup(self:Trainer):
     teacher_fp = fingerprint(dict(self.teacher.named_parameters())) if self.teacher is not None else None
     settings = {k: v for k, v in asdict(cfg).items() if k != 'steps'}   # a resumed run may be extended
     self.identity = _identity(self.unet, self.data, self.masks, teacher=teacher_fp, **settings)
-    self.points = block_names(self.unet) if cfg.distill == 'output+feature' else []
-    if self.points:
-        proj = feature_projections(self.unet, self.teacher, self.scheduler, self.data, self.points, seed=cfg.seed)
+    self.pairs = feature_pairs(self.unet, self.teacher) if cfg.distill == 'output+feature' else []
+    self.points = [s for s, _ in self.pairs]
+    if self.pairs:
+        proj = feature_projections(self.unet, self.teacher, self.scheduler, self.data, self.pairs, seed=cfg.seed)
     else: proj = nn.ModuleDict()
     student = _Student(self.unet, proj, self.points)
     self.model = self.acc.prepare_model(student) if self.acc else student   # DistributedDataParallel under Accelerate
@@ -242,12 +263,12 @@ def _setup(self:Trainer):
           "or remove that folder to start afresh")
 
 # %% ../nbs/04_training.ipynb #d4e1a011
-def _feature_loss(feats:dict, teacher_feats:dict, names:list):
-    "Feature distillation: the mean over blocks of each block's squared error over the teacher feature's mean square."
-    def block(n):
-        s, t = feats[n].float(), teacher_feats[n].float()
+def _feature_loss(feats:dict, teacher_feats:dict, pairs:list):
+    "Feature distillation: the mean over block pairs of the squared error over the teacher feature's mean square."
+    def block(sn, tn):
+        s, t = feats[sn].float(), teacher_feats[tn].float()
         return ((s - t) ** 2).mean() / t.pow(2).mean().clamp(min=1e-12)
-    return sum(block(n) for n in names) / len(names)
+    return sum(block(*p) for p in pairs) / len(pairs)
 
 @patch
 def _loss(self:Trainer, x0, t, noise, labels=None)->tuple:
@@ -258,11 +279,11 @@ def _loss(self:Trainer, x0, t, noise, labels=None)->tuple:
     parts = dict(task=((eps.float() - noise) ** 2).mean())   # in fp32 even under autocast, as `denoising_loss`
     if cfg.distill:
         with torch.no_grad():
-            tf = BlockOutputs(self.teacher, self.points)
+            tf = BlockOutputs(self.teacher, [t for _, t in self.pairs])
             teps = denoise(self.teacher, xt, t, labels).float()
             tf.remove()
         parts['output'] = ((eps.float() - teps) ** 2).mean()
-        if self.points: parts['feature'] = _feature_loss(feats, tf.out, self.points)
+        if self.pairs: parts['feature'] = _feature_loss(feats, tf.out, self.pairs)
     loss = parts['task'] + cfg.output_weight * parts.get('output', 0) + cfg.feature_weight * parts.get('feature', 0)
     return loss, parts
 
@@ -330,7 +351,8 @@ def fit(self:Trainer,
         until:int|None=None # stop after this step (default cfg.steps); a later call continues from there
        )->tuple:
     "Train to `until` (from the checkpoint, if there is one); returns `(ema_unet, losses)`, the EMA copy in eval mode."
-    cfg, t0, first = self.cfg, time.time(), len(self.history)   # the steps done (a resumed run has its history)
+    cfg, first = self.cfg, len(self.history)   # the steps done (a resumed run has its history)
+    t0 = time.time() - (self.history[-1]['seconds'] if self.history else 0)   # seconds count over calls and resumes
     until = cfg.steps if until is None else check_range('until', until, first, cfg.steps, integer=True)
     bar = tqdm(range(first, until), initial=first, total=until, desc='train', mininterval=2,
                disable=not self.progress or self.rank > 0)
@@ -482,8 +504,11 @@ EMBEDDED_RECIPE = [
 ]
 
 # %% ../nbs/04_training.ipynb #80383d50
-EMBEDDED_DIT_RECIPE = dict(steps=10000, batch_size=64, lr=5e-4, warmup=500, min_lr_frac=0.1, ema_decay=0.9995,
-                           grad_clip=1.0, seed=0, label_dropout=0.1)
+EMBEDDED_DIT_RECIPE = [   # each phase starts from the EMA weights of the one before
+    dict(steps=10000, batch_size=64, lr=5e-4, warmup=500, min_lr_frac=0.1, ema_decay=0.9995, grad_clip=1.0, seed=0,
+         label_dropout=0.1),
+    dict(steps=6000, batch_size=64, lr=3e-4, warmup=200, min_lr_frac=0.1, ema_decay=0.9995, grad_clip=1.0, seed=1,
+         label_dropout=0.1)]
 
 def dit_guidance(sweep:list[dict], # one row per guidance scale: guidance, fid, class_accuracy
                  accuracy:float=0.9 # the class accuracy a scale must reach

@@ -14,15 +14,15 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from .core import *
 from .data import show_images
-from .models import block_names, conv_linear_layers, guided, image_shape, layer_widths
+from .models import block_names, conv_linear_layers, dense_blocks, guided, image_shape, is_dit, layer_widths
 from .sparsity import mask_stats, nm_groupable, to_groups
 from .sampling import class_labels, ddim_step, guidance_of, image_generators, timestep_sequence
 from .activations import OUTLIER_K, ActivationStats
 
 # %% auto #0
-__all__ = ['ACTIVATION_METRICS', 'Panel', 'layer_profile', 'plot_layers', 'layers_widget', 'nm_pattern', 'plot_nm', 'nm_widget',
-           'trajectory', 'plot_trajectory', 'samples_widget', 'activation_table', 'plot_activations',
-           'activations_widget']
+__all__ = ['ACTIVATION_METRICS', 'Panel', 'layer_profile', 'plot_layers', 'layers_widget', 'block_structure', 'plot_blocks',
+           'blocks_widget', 'nm_pattern', 'plot_nm', 'nm_widget', 'trajectory', 'plot_trajectory', 'samples_widget',
+           'activation_table', 'plot_activations', 'activations_widget']
 
 # %% ../nbs/13_widgets.ipynb #4681ff6f
 def _png(fig)->dict:
@@ -125,6 +125,43 @@ def layers_widget(models:dict, # label -> UNet, all of one architecture
     block_opts = ['all', 'down_blocks', 'up_blocks', *block_names(dense)]
     return Panel(draw, method=widgets.Dropdown(options=['all', *models], description='method'),
                  blocks=widgets.Dropdown(options=block_opts, description='layers'))
+
+# %% ../nbs/13_widgets.ipynb #8552e742
+def block_structure(model:nn.Module # a DiT: dense, or pruned by heads, MLP units or depth
+                   )->list[dict]:
+    "Per block of the dense model: kept or removed, and the heads and MLP units `model` keeps in it (0 if removed)."
+    check(is_dit(model), f"block_structure reads a DiT's transformer blocks, and the model is a {type(model).__name__}")
+    rows = [dict(block=i, kept=False, heads=0, mlp=0) for i in range(max(dense_blocks(model)) + 1)]
+    for i, b in zip(dense_blocks(model), model.transformer_blocks):
+        rows[i].update(kept=True, heads=b.attn1.heads, mlp=b.ff.net[2].in_features)
+    return rows
+
+def plot_blocks(models:dict, # label -> DiT, pruned from one dense model
+                title:str|None=None # the figure's title
+               ):
+    "Heads (above) and MLP units (below) per block of the dense model, one bar per model; removed blocks crossed."
+    import matplotlib.pyplot as plt
+    rows = {k: block_structure(m) for k, m in models.items()}
+    n = max(len(r) for r in rows.values()); x, wd = np.arange(n), 0.8 / len(rows)
+    fig, axs = plt.subplots(2, 1, figsize=(max(6, n * 0.5 + 2), 4.2), sharex=True)
+    for i, (k, r) in enumerate(rows.items()):
+        xs = x[:len(r)] + (i - (len(rows) - 1) / 2) * wd
+        for ax, key in zip(axs, ('heads', 'mlp')):
+            ax.bar(xs, [b[key] for b in r], wd, color=f'C{i}', label=k if key == 'heads' else None)
+            gone = [xx for xx, b in zip(xs, r) if not b['kept']]
+            ax.plot(gone, [0] * len(gone), 'x', color=f'C{i}', ms=7, mew=2)
+    axs[0].set_ylabel('heads'); axs[1].set_ylabel('MLP units'); axs[1].set_xlabel('block (index in the dense model)')
+    axs[1].set_xticks(x); axs[0].legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1))
+    fig.suptitle(title or 'heads and MLP units per block (x: block removed)', fontsize=10)
+    fig.tight_layout()
+    return fig
+
+def blocks_widget(models:dict # label -> DiT, pruned from one dense model
+                 )->Panel:
+    "`plot_blocks` with a model selector (one model, or all)."
+    def draw(model):
+        return plot_blocks(models if model == 'all' else {model: models[model]}, title=f'{model}: heads and MLP units')
+    return Panel(draw, model=widgets.Dropdown(options=['all', *models], description='model'))
 
 # %% ../nbs/13_widgets.ipynb #594a806c
 def nm_pattern(initial:dict, # a mask (name -> bool tensor, True = keep), e.g. a one-shot one
