@@ -158,22 +158,26 @@ def _p_sparsify(p):
 def cmd_prune(a):
     "Structural pruning: the pruned model folder, summary.json and figures."
     from prunedm.structural import run_prune
+    check((a.ratio is None) == (a.method == 'bk-sdm'), "bk-sdm removes the blocks its --recipe names: give --recipe, "
+          "not --ratio" if a.method == 'bk-sdm' else f"--method {a.method} needs --ratio (the share of channels to go)")
     s = run_prune(a.model, a.method, a.ratio, a.out, a.data, a.vis_samples, a.vis_steps, a.seed, a.device, a.overwrite,
                   **_given(a, 'ignore', 'paper', 'units'), **_method_opts(a, 'channels'))
-    print(f"{a.method} {a.ratio}: {s['params_dense']/1e6:.2f}M -> {s['params']/1e6:.2f}M params, "
+    how = a.ratio if a.ratio is not None else s.get('recipe')
+    print(f"{a.method} {how}: {s['params_dense']/1e6:.2f}M -> {s['params']/1e6:.2f}M params, "
           f"{s['macs_dense']/1e6:.0f}M -> {s['macs']/1e6:.0f}M MACs, "
           f"criterion {s['criterion_seconds']:.1f} s -> {a.out}")
 
 def _p_prune(p):
     _add_methods(p, 'channels', 'channel importance criterion', required=True)
-    p.add_argument('--ratio', type=FRACTION, required=True,
-                   help="share of channels to remove (the Diff-Pruning paper's meaning)")
+    p.add_argument('--ratio', type=FRACTION,
+                   help="share of channels to remove (the Diff-Pruning paper's meaning); every method but bk-sdm")
     p.add_argument('--ignore', nargs='+',
                    help='prefixes of layers to keep besides conv_out, conv_in and the time embedding')
     p.add_argument('--paper', action='store_true',
                    help="keep only conv_out, as the Diff-Pruning code (reproduces the paper's sizes)")
     p.add_argument('--units', choices=['heads', 'mlp', 'heads+mlp'],
-                   help="a DiT's structures the channel criteria remove in every block (default: heads+mlp)")
+                   help="the structures the channel criteria remove in every transformer block, of a DiT (default: "
+                   "heads+mlp) or a text-conditioned UNet (default: channels by dependency group)")
     p.add_argument('--vis-samples', type=SIZE, default=16,
                    help='samples drawn after pruning for vis/after_pruning.png (0: none)')
     p.add_argument('--vis-steps', type=Num(int, 1, 1000), default=50, help='DDIM steps for those samples')
@@ -370,7 +374,7 @@ def cmd_sample(a):
     "Draw images: images/*.png, samples.npz, grid.png, summary.json."
     from prunedm.sampling import run_sample
     s = run_sample(a.model, a.out, a.n, a.scheduler, a.steps, a.eta, a.skip, a.batch_size, a.seed, a.resume, a.device,
-                   a.overwrite, check_only=a.check, classes=a.classes, guidance=a.guidance)
+                   a.overwrite, check_only=a.check, classes=a.classes, guidance=a.guidance, prompts=a.prompts)
     if int(os.environ.get('RANK', '0')): return   # data-parallel: the first process reports
     if a.check: return print(f"inputs checked: {a.n} images of {a.model} can be drawn into {a.out} (nothing was run)")
     print(f"{s['n']} images ({s['drawn']} drawn now, {s['processes']} process(es)), "
@@ -393,6 +397,8 @@ def _p_sample(p):
                    help='finish an interrupted run into the same --out, keeping its images')
     p.add_argument('--classes', help="classes of a class-conditional model, taken in turn by image index: e.g. 0,3,7, "
                    "or all (default: all, balanced)")
+    p.add_argument('--prompts', help="a text file of prompts, one a line, taken in turn by image index, for a "
+                   "text-conditioned pipeline (default: the empty prompt)")
     _add_guidance(p)
     _add_check(p)
     _add_out(p)

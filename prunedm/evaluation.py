@@ -37,6 +37,7 @@ class ProbeSet:
     t:torch.Tensor
     noise:torch.Tensor
     labels:torch.Tensor|None=None # the images' class labels, for a conditional model
+    captions:list|None=None # the images' captions, for a text-conditioned model
     def __len__(self): return len(self.t)
 
 # %% ../nbs/06_evaluation.ipynb #d6166565
@@ -53,7 +54,8 @@ def make_probe(data:ImageData, # the held-out images are used
     t = ((torch.arange(n) + torch.rand(n, generator=g)) * num_train_timesteps / n).long()
     t = t[torch.randperm(n, generator=g)]
     y = data.heldout_labels[idx] if data.heldout_labels is not None else None   # no draw: the triples stay as they were
-    return ProbeSet(data.batch(idx, 'heldout'), t, torch.randn((n, *data.shape), generator=g), y)
+    caps = [data.heldout_captions[i] for i in idx.tolist()] if data.heldout_captions is not None else None
+    return ProbeSet(data.batch(idx, 'heldout'), t, torch.randn((n, *data.shape), generator=g), y, caps)
 
 # %% ../nbs/06_evaluation.ipynb #480fbf1d
 @torch.no_grad()
@@ -66,13 +68,17 @@ def probe_loss(unet, # the model
     "Held-out denoising MSE on `probe`: mean, standard error and per-timestep-bucket means."
     dev, cond = next(unet.parameters()).device, num_classes(unet) is not None
     check(not cond or probe.labels is not None, "the model is class-conditional, but the probe images have no labels")
-    check(not is_latent(unet), "the model denoises the latents of a VAE, and the probe holds images: "
-          "the probe loss of a latent model is not supported yet")
+    check(tuple(probe.x0.shape[1:]) == image_shape(unet), f"the probe holds images of shape "
+          f"{tuple(probe.x0.shape[1:])}, but the model denoises {image_shape(unet)}: make it from data that fits "
+          "(a latent model's: latent_data, as load_data(like=model) gives)")
+    check(not is_text(unet) or probe.captions is not None, "the model is conditioned on text, but the probe images "
+          "have no captions")
     per = []
     with evaluating(unet):
         for i in tqdm(range(0, len(probe), batch_size), disable=not progress, desc='probe loss'):
             x0, t, noise = (v[i:i + batch_size].to(dev) for v in (probe.x0, probe.t, probe.noise))
             y = probe.labels[i:i + batch_size] if cond else None
+            if is_text(unet): y = caption_embeddings(unet, probe.captions[i:i + batch_size])
             per.append(denoising_loss(unet, scheduler, x0, t, noise, reduce=False, labels=y).cpu())
     per = torch.cat(per)
     y = per[probe.t.argsort()]
@@ -300,13 +306,14 @@ class Evaluator:
         self.data, self.n_samples, self.steps, self.seed, self.progress = data, n_samples, steps, seed, progress
         self.device = get_device(device)
         self.probe = make_probe(data, probe_size, seed, num_train_timesteps)
-        self.kind, self.extractor, self.ref = fid_kind(data), None, None
+        self.pixels = getattr(data, 'images', None) or data   # latents are scored by their decoded images
+        self.kind, self.extractor, self.ref = fid_kind(self.pixels), None, None
         if self.kind == 'inception' and not inception_file().exists():
             # missing weights: FID skipped, the rest still counts
             print(f"prunedm: FID skipped: pytorch-fid's Inception weights are not at {inception_file()}",
                   file=sys.stderr)
         else: self.extractor = feature_extractor(self.kind, self.device)   # present but wrong: an error
-        if self.extractor: self.ref = features(data.batch(slice(None), 'heldout'), self.extractor)
+        if self.extractor: self.ref = features(self.pixels.batch(slice(None), 'heldout'), self.extractor)
 
 # %% ../nbs/06_evaluation.ipynb #e6a0a006
 @patch
@@ -319,7 +326,10 @@ def __call__(self:Evaluator, unet, scheduler,
     macs, params = count_macs_params(unet)
     res.update(params=params, macs=macs, sparsity=weight_sparsity(unet))
     g = guidance_of(unet, guidance)
-    x = sample(unet, scheduler, self.n_samples, self.steps, self.seed, progress=self.progress, guidance=g)
+    caps = self.data.heldout_captions if is_text(unet) else None   # a text model draws the held-out captions in turn
+    x = sample(unet, scheduler, self.n_samples, self.steps, self.seed, progress=self.progress, guidance=g,
+               prompts=caps[:self.n_samples] if caps else None)
+    if x.shape[1] == 3 and self.pixels.shape[0] == 1: x = x.mean(1, keepdim=True)   # grey data through an RGB VAE
     fid, k, k_std = None, None, None
     if self.extractor:
         f = features(x, self.extractor)
@@ -328,7 +338,8 @@ def __call__(self:Evaluator, unet, scheduler,
     if self.kind == 'digits': res.update(digit_quality(x))
     if g is not None:
         res.update(guidance=g)
-        if self.kind == 'digits': res.update(class_accuracy=class_accuracy(x, class_labels(unet, range(len(x)))))
+        if self.kind == 'digits' and not is_text(unet):
+            res.update(class_accuracy=class_accuracy(x, class_labels(unet, range(len(x)))))
     return res, x
 
 # %% ../nbs/06_evaluation.ipynb #40d69725
@@ -337,8 +348,8 @@ def floor(self:Evaluator)->float|None:
     "FID of `n_samples` real training images against the reference: about the lowest FID at this sample count."
     if not self.extractor: return None
     g = torch.Generator().manual_seed(self.seed)
-    idx = torch.randperm(len(self.data.train), generator=g)[:self.n_samples]
-    return fid_from_features(features(self.data.batch(idx), self.extractor), self.ref)
+    idx = torch.randperm(len(self.pixels.train), generator=g)[:self.n_samples]
+    return fid_from_features(features(self.pixels.batch(idx), self.extractor), self.ref)
 
 # %% ../nbs/06_evaluation.ipynb #fa7d2e00
 def evaluate(unet, # the model

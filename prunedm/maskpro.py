@@ -122,7 +122,8 @@ def crn_batch(data:ImageData, # training images
     x0 = data.batch(idx)
     t = torch.randint(0, T, (len(idx),), generator=g)
     b = x0, t, torch.randn((len(idx), *data.shape), generator=g)
-    return (*b, data_labels(model, data, idx)) if model is not None and num_classes(model) is not None else b
+    y = data_labels(model, data, idx) if model is not None else None   # refuses data the model cannot take
+    return (*b, y) if y is not None else b
 
 # %% ../nbs/09_maskpro.ipynb #8be16980
 def extract_masks(unet:nn.Module, # a weight-level-pruned model

@@ -15,11 +15,12 @@ from tqdm.auto import tqdm
 
 from .core import *
 from .data import *
-from .models import decode, guided, image_shape, null_class, num_classes
+from .models import decode, encode_prompts, guided, image_shape, is_text, null_class, num_classes
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'SPACINGS', 'parse_classes', 'class_labels', 'guidance_of', 'sample', 'save_grid', 'timestep_sequence',
-           'ddim_step', 'image_generators', 'draw', 'run_sample', 'read_images']
+__all__ = ['TEXT_GUIDANCE', 'SAMPLERS', 'SPACINGS', 'parse_classes', 'class_labels', 'read_prompts', 'condition', 'guidance_of',
+           'sample', 'save_grid', 'timestep_sequence', 'ddim_step', 'image_generators', 'draw', 'run_sample',
+           'read_images']
 
 # %% ../nbs/05_sampling.ipynb #0312c39d
 def parse_classes(classes, # None or 'all' (every class), a list of ints, or a string like '0,3,7'
@@ -49,10 +50,46 @@ def class_labels(model, # a supported denoiser
     cl = parse_classes(classes, k)
     return torch.tensor([cl[int(i) % len(cl)] for i in indices], dtype=torch.long)
 
+def read_prompts(prompts # a list of prompts, or a text file of one prompt a line
+                )->list[str]:
+    "The prompts: a list as given, or the lines of a file (blank lines dropped); a one-line error if there are none."
+    if isinstance(prompts, (str, Path)):
+        f = Path(prompts)
+        check(f.is_file(), f"prompts={str(prompts)!r}: no such file; give a text file of one prompt a line")
+        try: prompts = [l.strip() for l in f.read_text(encoding='utf-8').splitlines() if l.strip()]
+        except (OSError, UnicodeDecodeError) as e:
+            raise PrunedmError(f"prompts={str(f)!r} cannot be read as text ({first_line(e)})") from None
+        check(len(prompts) > 0, f"prompts={str(f)!r} is empty: give one prompt a line")
+    prompts = list(prompts)
+    check(len(prompts) > 0 and all(isinstance(p, str) for p in prompts), "prompts: give at least one prompt (text)")
+    return prompts
+
+def condition(model, # a supported denoiser
+              indices, # the images' indices
+              classes=None, # a class-conditional model's classes (see class_labels)
+              prompts=None # a text-conditioned model's prompts, taken in turn (see read_prompts)
+             )->torch.Tensor|None:
+    "What each image is conditioned on, from its index: a class label, a prompt's embedding, or None (unconditional)."
+    if not is_text(model):
+        check(prompts is None, f"prompts were given, but the model is a {type(model).__name__}, which is not "
+              "conditioned on text")
+        return class_labels(model, indices, classes)
+    check(classes is None, f"classes={classes!r}: the model is conditioned on text; give prompts")
+    if prompts is None: return None   # the empty prompt
+    prompts = read_prompts(prompts)
+    emb = encode_prompts(model, prompts)
+    return emb[torch.tensor([int(i) % len(prompts) for i in indices], dtype=torch.long)]
+
+TEXT_GUIDANCE = 7.5   # diffusers' Stable Diffusion default, for a text-conditioned model that stores none
+
 def guidance_of(model, # a supported denoiser
                 guidance:float|None=None # the scale asked for (None: the model's default, else 1)
                )->float|None:
     "The classifier-free guidance scale to sample `model` with; None for an unconditional model."
+    if is_text(model):
+        g = guidance if guidance is not None else (getattr(model, 'guidance', None) or TEXT_GUIDANCE)
+        check_range('guidance', g, 0, 100)
+        return float(g)
     if num_classes(model) is None:
         check(guidance is None, f"guidance={guidance}: the model is unconditional")
         return None
@@ -74,7 +111,8 @@ def sample(unet, # the model
            timestep_spacing:str|None=None, # 'leading', 'trailing' or 'linspace'; None keeps the scheduler's
            device=None, progress:bool=True,
            classes=None, # a conditional model's classes, taken in turn (see class_labels)
-           guidance:float|None=None # a conditional model's guidance scale (see guidance_of)
+           guidance:float|None=None, # a conditional model's guidance scale (see guidance_of)
+           prompts=None # a text-conditioned model's prompts, taken in turn (see condition)
           )->torch.Tensor:
     "Draw `n` images with DDIM (a latent model's decoded by its VAE); returns a CPU tensor in [-1, 1]."
     for name, v in (('n', n), ('steps', steps), ('batch_size', batch_size)):
@@ -82,7 +120,7 @@ def sample(unet, # the model
     check_range('steps', steps, 1, scheduler.config.num_train_timesteps, integer=True)
     shape = image_shape(unet)
     check_memory(2 * n * math.prod(shape) * 4, f'n={n}')   # the noise and the samples, fp32
-    labels, g = class_labels(unet, range(n), classes), guidance_of(unet, guidance)
+    labels, g = condition(unet, range(n), classes, prompts), guidance_of(unet, guidance)
     dev = next(unet.parameters()).device if device is None else get_device(device)
     cfg = dict(scheduler.config)
     if timestep_spacing: cfg['timestep_spacing'] = timestep_spacing
@@ -161,7 +199,8 @@ def draw(unet, # the model
          skip:str='uniform', # 'uniform' or 'quad' timestep spacing
          on_step=None, # called after every step
          classes=None, # a conditional model's classes, taken in turn by index (see class_labels)
-         guidance:float|None=None # a conditional model's guidance scale (see guidance_of)
+         guidance:float|None=None, # a conditional model's guidance scale (see guidance_of)
+         prompts=None # a text-conditioned model's prompts, taken in turn by index (see condition)
         )->torch.Tensor:
     "The images of `indices` in [-1, 1], each from its own noise: the same for an index whatever else is drawn with it."
     check(sampler in SAMPLERS, f"sampler={sampler!r} is unknown: use ddim or ddpm")
@@ -169,7 +208,7 @@ def draw(unet, # the model
     T = scheduler.config.num_train_timesteps
     seq = timestep_sequence(T, steps or (100 if sampler == 'ddim' else T), skip)
     dev, shape = next(unet.parameters()).device, image_shape(unet)
-    y, g = class_labels(unet, indices, classes), guidance_of(unet, guidance)
+    y, g = condition(unet, indices, classes, prompts), guidance_of(unet, guidance)
     gens = image_generators(seed, indices)
     x = randn_tensor((len(gens), *shape), generator=gens).to(dev)
     if sampler == 'ddpm':
@@ -225,7 +264,8 @@ def run_sample(model, # a model spec for load_model
                device=None, overwrite:bool=False, progress:bool=True,
                check_only:bool=False, # check every input, then return (run it before accelerate launch)
                classes=None, # a conditional model's classes, taken in turn by index: '0,3,7', a list, or all
-               guidance:float|None=None # a conditional model's guidance scale (default: the model's own, else 1)
+               guidance:float|None=None, # a conditional model's guidance scale (default: the model's own, else 1)
+               prompts=None # a text-conditioned model's prompts, in turn by index: a list or a file of one a line
               )->dict:
     "Draw `n` images of `model` into `out` (PNGs, samples.npz, grid.png, summary.json); resumable, data-parallel."
     from prunedm.models import load_checked
@@ -240,8 +280,10 @@ def run_sample(model, # a model spec for load_model
     seq = timestep_sequence(T, steps, skip)
     check_range('eta', eta, 0, 1); check_seed(seed)
     check_memory(2 * n * math.prod(image_shape(unet)), f'n={n}')   # the npz, twice while it is assembled
-    class_labels(unet, [], classes); g = guidance_of(unet, guidance)   # each refuses an unconditional model
-    cond = {} if g is None else dict(classes=parse_classes(classes, num_classes(unet)), guidance=g)
+    prompts = read_prompts(prompts) if prompts is not None else None
+    condition(unet, [], classes, prompts); g = guidance_of(unet, guidance)   # each refuses what the model cannot take
+    cond = ({} if g is None else dict(prompts=prompts, guidance=g) if is_text(unet) else
+            dict(classes=parse_classes(classes, num_classes(unet)), guidance=g))
     if check_only: return dict(checked=True, model=str(model), n=n, sampler=sampler, steps=steps)
     acc = accelerator(device)
     rank, world = (acc.process_index, acc.num_processes) if acc else (0, 1)
@@ -258,7 +300,7 @@ def run_sample(model, # a model spec for load_model
     with writing(work, out, resume=work), bar:   # the bar closes before any error is told
         for b in todo:
             x = draw(unet, sched, b, seed, sampler, steps, eta, skip, bar.update, cond.get('classes'),
-                     cond.get('guidance'))
+                     cond.get('guidance'), cond.get('prompts'))
             for i, xi in zip(b, x):
                 if i not in done: _png(xi, work/'images'/f'{i:06d}.png')
     if acc: acc.wait_for_everyone()

@@ -24,9 +24,10 @@ from .evaluation import count_macs_params
 from .sampling import sample, save_grid
 
 # %% auto #0
-__all__ = ['STEM', 'DIT_UNITS', 'dependency_graph', 'ignored_layers', 'n_pruned', 'prune_channels', 'taylor_grads',
-           'diff_pruning_grads', 'WandaImportance', 'DiffPruningImportance', 'reinit_', 'prune_dit',
-           'register_criterion', 'prune', 'block_skip_losses', 'prune_depth', 'plot_widths', 'run_prune']
+__all__ = ['STEM', 'UNITS', 'dependency_graph', 'ignored_layers', 'n_pruned', 'prune_channels', 'taylor_grads',
+           'diff_pruning_grads', 'WandaImportance', 'DiffPruningImportance', 'reinit_', 'transformer_blocks',
+           'prune_units', 'register_criterion', 'prune', 'block_skip_losses', 'prune_depth', 'prune_bk_sdm',
+           'plot_widths', 'run_prune']
 
 # %% ../nbs/08_structural.ipynb #2aca99d1
 def dependency_graph(unet:UNet2DModel)->tp.DependencyGraph:
@@ -44,9 +45,12 @@ def ignored_layers(unet:UNet2DModel, # the model
                    paper:bool=False # keep only conv_out, as the Diff-Pruning code
                   )->list[str]:
     "Names of the Conv2d/Linear layers whose output channels stay: conv_out, `STEM` unless `paper`, `ignore` prefixes."
+    from diffusers.models.activations import GEGLU
     layers = list(conv_linear_layers(unet))
     keep = ['conv_out', *(() if paper else STEM)]
     names = [n for n in layers if any(match_prefix(n, p) for p in keep)]
+    # GEGLU's projection holds two halves multiplied together; torch-pruning would cut them apart: units='mlp' prunes it
+    names += [f'{n}.proj' for n, m in unet.named_modules() if isinstance(m, GEGLU)]
     if ignore: names += select_names(layers, list(ignore), what='ignore')
     return sorted(set(names))
 
@@ -152,8 +156,9 @@ def taylor_grads(unet, # the model
 def _step_losses(unet, scheduler, x0, noise, ts, labels=None)->torch.Tensor:
     "The denoising loss at each timestep of `ts`, on the same images and noise (the paper's per-step mse_loss)."
     n, r = len(x0), len(ts)
+    y = labels.repeat(r, *[1] * (labels.ndim - 1)) if labels is not None else None   # class labels or embeddings
     per = denoising_loss(unet, scheduler, x0.repeat(r, 1, 1, 1), ts.repeat_interleave(n), noise.repeat(r, 1, 1, 1),
-                         reduce=False, labels=labels.repeat(r) if labels is not None else None)
+                         reduce=False, labels=y)
     return per.view(r, n).mean(1)
 
 def diff_pruning_grads(unet, # the model
@@ -250,7 +255,7 @@ def reinit_(unet:nn.Module, seed:int=0)->nn.Module:
     return unet
 
 # %% ../nbs/08_structural.ipynb #4940f422
-DIT_UNITS = ('heads', 'mlp', 'heads+mlp')
+UNITS = ('heads', 'mlp', 'heads+mlp')   # a transformer block's structures
 
 @torch.no_grad()
 def _weight_scores(importance, layer:nn.Module)->torch.Tensor:
@@ -263,16 +268,16 @@ def _weight_scores(importance, layer:nn.Module)->torch.Tensor:
         check(g is not None, 'the criterion found no gradient on a layer of the DiT')
         return (w * g).pow(2) if isinstance(importance, DiffPruningImportance) else (w * g).abs()
     if isinstance(importance, tp.importance.GroupMagnitudeImportance): return w.abs().pow(importance.p)
-    raise PrunedmError(f"the criterion's {type(importance).__name__} cannot score a DiT's heads or MLP units")
+    raise PrunedmError(f"the criterion's {type(importance).__name__} cannot score heads or MLP units")
 
 def _unit_scores(importance, parts:list, n:int, gen:torch.Generator)->torch.Tensor:
-    "Scores of `n` units, each owning equal slices of `parts`: (layer, dim) pairs, dim 0 rows and 1 columns."
+    "Scores of `n` units, each owning equal slices of `parts`: (layer, dim[, halves]), dim 0 rows and 1 columns."
     if isinstance(importance, tp.importance.RandomImportance): return torch.rand(n, generator=gen)
     total = torch.zeros(n)
-    for layer, dim in parts:
+    for layer, dim, *h in parts:   # halves: a GEGLU's rows are [values; gates], unit j owning row j of each
         s = _weight_scores(importance, layer).float().cpu()
         s = s if dim == 0 else s.T
-        total += s.reshape(n, -1).sum(1)
+        total += s.reshape(h[0] if h else 1, n, -1).sum((0, 2))
     return total
 
 def _keep(lin:nn.Linear, idx:torch.Tensor, dim:int):
@@ -311,30 +316,42 @@ def _prune_heads(attn, importance, ratio:float, gen, what:str)->list[int]:
 
 def _prune_mlp(ff, importance, ratio:float, gen, what:str)->list[int]:
     "Remove the lowest-scored hidden units of one MLP (first projection's rows, second's columns); those removed."
+    from diffusers.models.activations import GEGLU
     up, down = ff.net[0].proj, ff.net[2]
-    n = up.out_features
+    n, h = down.in_features, 2 if isinstance(ff.net[0], GEGLU) else 1   # GEGLU: a unit's value and gate go together
     k = _n_removed(n, ratio, f'MLP units of {what}')
     if k == 0: return []
-    gone = _unit_scores(importance, [(up, 0), (down, 1)], n, gen).argsort()[:k]
+    gone = _unit_scores(importance, [(up, 0, h), (down, 1)], n, gen).argsort()[:k]
     idx = _kept(n, gone)
-    _keep(up, idx, 0); _keep(down, idx, 1)
+    _keep(up, torch.cat([idx + j * n for j in range(h)]), 0); _keep(down, idx, 1)
     return sorted(gone.tolist())
 
-def prune_dit(model, # a DiT (pruned in place)
-              importance, # a channel criterion's importance (see _weight_scores)
-              ratio:float, # share of each block's heads and MLP units to remove, in [0, 1)
-              units:str='heads+mlp', # which structures: 'heads', 'mlp' or 'heads+mlp'
-              ignore=(), # prefixes of blocks to leave whole, e.g. transformer_blocks.0
-              seed:int=0 # seeds the random criterion
-             )->dict[str, list[int]]:
-    "Remove each block's lowest-scored heads and MLP units of a DiT (in place); returns them by attention and MLP."
-    check(units in DIT_UNITS, f"units={units!r}: use one of {', '.join(DIT_UNITS)}")
+def transformer_blocks(model)->dict[str, nn.Module]:
+    "The transformer blocks of a DiT, or of a text-conditioned UNet's attention layers, by name in forward order."
+    from diffusers.models.attention import BasicTransformerBlock
+    if is_dit(model): return dict(zip(block_names(model), model.transformer_blocks))
+    return {n: m for n, m in model.named_modules() if isinstance(m, BasicTransformerBlock)}
+
+def prune_units(model, # a DiT or a text-conditioned UNet (pruned in place)
+                importance, # a channel criterion's importance (see _weight_scores)
+                ratio:float, # share of each block's heads and MLP units to remove, in [0, 1)
+                units:str='heads+mlp', # which structures: 'heads', 'mlp' or 'heads+mlp'
+                ignore=(), # prefixes of blocks to leave whole, e.g. transformer_blocks.0
+                seed:int=0 # seeds the random criterion
+               )->dict[str, list[int]]:
+    "Remove each transformer block's lowest-scored heads (self- and cross-attention) and MLP units, in place."
+    check(units in UNITS, f"units={units!r}: use one of {', '.join(UNITS)}")
     check(0 <= ratio < 1, f'ratio={ratio} is outside [0, 1)')
-    if ignore: select_names(block_names(model), list(ignore), what='ignore')
+    blocks = transformer_blocks(model)
+    check(len(blocks) > 0, f"the {type(model).__name__} has no transformer blocks: units do not apply")
+    if ignore: select_names(list(blocks), list(ignore), what='ignore')
     gen, removed = torch.Generator().manual_seed(seed), {}
-    for name, b in zip(block_names(model), model.transformer_blocks):
+    for name, b in blocks.items():
         if any(match_prefix(name, p) for p in ignore): continue
-        if 'heads' in units: removed[f'{name}.attn1'] = _prune_heads(b.attn1, importance, ratio, gen, name)
+        if 'heads' in units:
+            for a in ('attn1', 'attn2'):   # attn2: cross-attention; its keys and values read the text width, kept
+                if getattr(b, a, None) is not None:
+                    removed[f'{name}.{a}'] = _prune_heads(getattr(b, a), importance, ratio, gen, name)
         if 'mlp' in units: removed[f'{name}.ff'] = _prune_mlp(b.ff, importance, ratio, gen, name)
     sync_modules(model)
     return {k: v for k, v in removed.items() if v}
@@ -342,36 +359,36 @@ def prune_dit(model, # a DiT (pruned in place)
 # %% ../nbs/08_structural.ipynb #b8a0a001
 def _record(unet, rec0:dict|None, dense:dict, step:dict, **changes):
     "Set `unet.pruning_record`: the dense config, the earlier steps and this one, the blocks removed before, `changes`."
-    carried = {k: rec0[k] for k in ('removed_blocks',) if rec0 and k in rec0}
+    carried = {k: rec0[k] for k in ('removed_blocks', 'bk_sdm') if rec0 and k in rec0}
     unet.pruning_record = dict(dense_config=dense, history=[*(rec0 or {}).get('history', []), step],
                                semantics='paper', **{**carried, **changes})
 
 def _prune_with(unet, scheduler, criterion, name:str, ratio:float, data=None, ignore=(), paper:bool=False, seed:int=0,
                 progress:bool=True, reinit:bool=False, units:str|None=None, **options)->tuple:
-    "Prune a model in place by the importance `criterion` returns (a DiT's heads and MLP units); it and a summary."
+    "Prune a model in place by the importance `criterion` returns (channels, or heads and MLP units); it and a summary."
     check(0 <= ratio < 1, f'ratio={ratio} is outside [0, 1)')
-    dit = is_dit(unet)
-    check(dit or units is None, f"units={units!r}: a UNet's channels are pruned by dependency group; "
-          "units choose a DiT's heads or MLP units")
-    check(not (dit and paper), "paper=True keeps the Diff-Pruning code's choice of layers for a UNet, not a DiT")
+    by_units = is_dit(unet) or (is_text(unet) and units is not None)   # a text UNet: channels unless units
+    check(by_units or units is None, f"units={units!r}: a UNet2DModel's channels are pruned by dependency group; "
+          "units choose the heads or MLP units of a DiT or a text-conditioned UNet")
+    check(not (by_units and paper), "paper=True keeps the Diff-Pruning code's choice of layers for a UNet's channels")
     units = units or 'heads+mlp'
-    check(units in DIT_UNITS, f"units={units!r}: use one of {', '.join(DIT_UNITS)}")
-    if dit and ignore: select_names(block_names(unet), list(ignore), what='ignore')
-    ignored = list(ignore) if dit else ignored_layers(unet, ignore, paper)   # checks `ignore` before any work
+    check(units in UNITS, f"units={units!r}: use one of {', '.join(UNITS)}")
+    if by_units and ignore: select_names(list(transformer_blocks(unet)), list(ignore), what='ignore')
+    ignored = list(ignore) if by_units else ignored_layers(unet, ignore, paper)   # checks `ignore` before any work
     rec0 = getattr(unet, 'pruning_record', None)
     dense = rec0['dense_config'] if rec0 else dict(unet.config)
     w0, (macs0, params0), t0 = layer_widths(unet), count_macs_params(unet), time.time()
     importance, calib = criterion(unet, scheduler, data, seed=seed, progress=progress, **options)
     torch.manual_seed(seed)   # RandomImportance draws from the global generator
-    if dit: removed = prune_dit(unet, importance, ratio, units, ignore, seed)
+    if by_units: removed = prune_units(unet, importance, ratio, units, ignore, seed)
     else: removed = prune_channels(unet, importance, ratio, ignore, paper)
     seconds = time.time() - t0
     unet.zero_grad(set_to_none=True)
     if reinit: reinit_(unet, seed)
     w1, (macs, params) = layer_widths(unet), count_macs_params(unet)
     _record(unet, rec0, dense, dict(method=name, ratio=ratio, paper=paper, ignore=list(ignore),
-                                    **(dict(units=units) if dit else {})))
-    summary = dict(method=name, ratio=ratio, paper=paper, ignored=ignored, **(dict(units=units) if dit else {}),
+                                    **(dict(units=units) if by_units else {})))
+    summary = dict(method=name, ratio=ratio, paper=paper, ignored=ignored, **(dict(units=units) if by_units else {}),
                    params_dense=params0, params=params,
                    macs_dense=macs0, macs=macs, criterion_seconds=seconds, groups_pruned=len(removed), removed=removed,
                    calibration=calib, widths={n: dict(dense=w0[n], pruned=w1[n]) for n in w1})
@@ -522,6 +539,34 @@ def prune_depth(unet, # a DiT (pruned in place)
 register_method('depth', 'channels', prune_depth, needs_data=True, demo=dict(skip_samples=256),
                 quick=dict(skip_samples=16), families=('DiTTransformer2DModel',))
 
+# %% ../nbs/08_structural.ipynb #f38caf29
+def prune_bk_sdm(unet, # a text-conditioned UNet (pruned in place)
+                 scheduler, # its noise schedule
+                 data:ImageData|None=None, # not used: the recipe decides
+                 ratio:float|None=None, # not used: the recipe decides
+                 seed:int=0, progress:bool=True, ignore=(), paper:bool=False, units=None,
+                 recipe:Literal['base', 'small', 'tiny']='base' # BK-SDM's U-Net: base, small or tiny
+                )->tuple:
+    "remove blocks as BK-SDM: a ResNet-attention pair a stage (base), also the mid block (small) and a stage (tiny)"
+    check(ratio is None, f"ratio={ratio}: bk-sdm removes the blocks its recipe names; give recipe, not ratio")
+    check(units is None and not paper and not ignore, "bk-sdm removes whole blocks: units, paper and ignore "
+          "do not apply")
+    check(not (getattr(unet, 'pruning_record', None) or {}).get('bk_sdm'), "the model has had blocks removed by "
+          "BK-SDM already: prune the dense model with the recipe wanted")
+    rec0 = getattr(unet, 'pruning_record', None)
+    dense = rec0['dense_config'] if rec0 else dict(unet.config)
+    before, (macs0, params0), t0 = block_names(unet), count_macs_params(unet), time.time()
+    pairs0 = {n: len(getattr(unet.get_submodule(n), 'resnets', [])) for n in before}
+    bk_sdm(unet, recipe)
+    _record(unet, rec0, dense, dict(method='bk-sdm', recipe=recipe), bk_sdm=recipe)
+    macs, params = count_macs_params(unet)
+    return unet, dict(method='bk-sdm', recipe=recipe, paper=False, ignored=[], params_dense=params0, params=params,
+                      macs_dense=macs0, macs=macs, criterion_seconds=time.time() - t0, groups_pruned=0,
+                      removed=dict(resnets_per_block=pairs0, blocks_after=block_names(unet)),
+                      calibration={}, widths={})
+
+register_method('bk-sdm', 'channels', prune_bk_sdm, demo=dict(recipe='small'), families=('UNet2DConditionModel',))
+
 # %% ../nbs/08_structural.ipynb #192bafef
 def plot_widths(summary:dict, # a prune summary
                 ax=None, # a matplotlib axis (default: a new figure)
@@ -550,8 +595,9 @@ def _prune_figures(unet, sched, s:dict, vis:Path, n:int, steps:int, seed:int):
     import matplotlib.pyplot as plt
     vis.mkdir()
     if n: save_grid(sample(unet, sched, n, steps, seed, progress=False), vis/'after_pruning.png', nrow=min(8, n))
-    ax = plot_widths(s)
-    ax.figure.savefig(vis/'widths.png', dpi=120, bbox_inches='tight'); plt.close(ax.figure)
+    if s['widths']:   # whole blocks removed (depth, bk-sdm) leave the widths as they were
+        ax = plot_widths(s)
+        ax.figure.savefig(vis/'widths.png', dpi=120, bbox_inches='tight'); plt.close(ax.figure)
     calib = s['calibration']
     if calib.get('losses'):
         fig, ax = plt.subplots(figsize=(5, 3))
@@ -563,7 +609,7 @@ def _prune_figures(unet, sched, s:dict, vis:Path, n:int, steps:int, seed:int):
 # %% ../nbs/08_structural.ipynb #b8a0a008
 def run_prune(model, # a model spec for load_model (a pruned folder prunes further)
               method:str, # a registered channel method
-              ratio:float, # share of channels to remove
+              ratio:float|None, # share of channels to remove (None for bk-sdm, whose recipe decides)
               out, # the folder to write
               data=None, # calibration images (taylor, diff-pruning, wanda-diff)
               vis_samples:int=16, # samples drawn after pruning for vis/

@@ -41,13 +41,15 @@ def ddpm_batch(data:ImageData, # training images
                gen:torch.Generator, # the run's generator
                batch_size:int, # images per batch
                T:int=1000, # the scheduler's timesteps
-               labels:bool=False # also return the images' class labels
+               labels:bool=False, # also return the images' class labels
+               model=None # a conditional model: also return what the images condition it on (data_labels)
               )->tuple:
     "One training batch `(x0, t, noise)` (and labels): images drawn with replacement, uniform timesteps, normal noise."
     idx = torch.randint(0, len(data.train), (batch_size,), generator=gen)
     t = torch.randint(0, T, (batch_size,), generator=gen)
     b = data.batch(idx), t, torch.randn((batch_size, *data.shape), generator=gen)
-    return (*b, data.train_labels[idx]) if labels else b
+    y = data_labels(model, data, idx) if model is not None else data.train_labels[idx] if labels else None
+    return (*b, y) if y is not None else b
 
 # %% ../nbs/04_training.ipynb #d4e0a009
 @torch.no_grad()
@@ -121,8 +123,8 @@ def feature_projections(student, # the pruned model
                         seed:int=0 # seeds the calibration batch
                        )->nn.ModuleDict:
     "A projection from each student block output to the teacher's where widths differ, from the least-squares fit."
-    T, cond = scheduler.config.num_train_timesteps, num_classes(student) is not None
-    x0, t, noise, *y = ddpm_batch(data, torch.Generator().manual_seed(seed + 7919), n, T, labels=cond)
+    T = scheduler.config.num_train_timesteps
+    x0, t, noise, *y = ddpm_batch(data, torch.Generator().manual_seed(seed + 7919), n, T, model=student)
     dev = next(student.parameters()).device
     xt, t, y = scheduler.add_noise(x0, noise, t).to(dev), t.to(dev), (y[0] if y else None)
     pairs = [(p, p) if isinstance(p, str) else tuple(p) for p in names]
@@ -171,8 +173,22 @@ def feature_pairs(student, # the pruned model
         ds = dense_blocks(student)
         if all(d in where for d in ds): return [(sb[j], tb[where[d]]) for j, d in enumerate(ds)]
     elif sb == tb: return list(zip(sb, tb))
+    elif is_text(student) and is_text(teacher): return _bk_pairs(student, teacher)
     raise PrunedmError(f"teacher: its blocks {tb} are not the student's {sb}, so block features cannot be matched: "
                        "use distill='output'")
+
+def _bk_pairs(student, teacher)->list[tuple[str, str]]:
+    "BK-SDM's feature pairs: every stage's output, its up stages shifted past a removed innermost stage, mid if kept."
+    S, d = len(student.down_blocks), len(teacher.down_blocks) - len(student.down_blocks)
+    check(d in (0, 1) and len(student.up_blocks) + d == len(teacher.up_blocks), "teacher: its stages are not the "
+          "student's, nor the student's with one removed, so block features cannot be matched: use distill='output'")
+    pairs = [(f'down_blocks.{i}', f'down_blocks.{i}') for i in range(S - d)]
+    if d:   # the last stage kept lost its downsampler: its last attention (or ResNet) is matched, as BK-SDM's Tiny
+        part = 'attentions' if getattr(student.down_blocks[-1], 'attentions', None) is not None else 'resnets'
+        n_s, n_t = len(getattr(student.down_blocks[-1], part)), len(getattr(teacher.down_blocks[S - 1], part))
+        pairs.append((f'down_blocks.{S - 1}.{part}.{n_s - 1}', f'down_blocks.{S - 1}.{part}.{n_t - 1}'))
+    if student.mid_block is not None and teacher.mid_block is not None: pairs.append(('mid_block', 'mid_block'))
+    return pairs + [(f'up_blocks.{j}', f'up_blocks.{j + d}') for j in range(len(student.up_blocks))]
 
 # %% ../nbs/04_training.ipynb #0c7ce226
 class Trainer:
@@ -196,6 +212,8 @@ class Trainer:
               f"TrainConfig.batch_size={cfg.batch_size} is not a multiple of "
               f"{self.world} processes x {cfg.accumulate} accumulation steps")
         self.classes, self.null = num_classes(unet), null_class(unet)
+        self.cond = self.classes is not None or is_text(unet)   # what the images condition it on: labels or captions
+        if is_text(unet): self.null = null_condition(unet, 1)[0].cpu()   # prompt dropout: the empty prompt
         check_data(unet, data)
         if self.classes is not None:
             inner_label_dropout(unet, 0.0)   # the trainer drops labels itself, one draw per image, seeded
@@ -294,7 +312,7 @@ def _step(self:Trainer, step:int)->dict:
     import contextlib
     cfg, A = self.cfg, self.cfg.accumulate
     batch = ddpm_batch(self.data, self.gen, cfg.batch_size, self.scheduler.config.num_train_timesteps,
-                       labels=self.classes is not None)
+                       model=self.unet if self.cond else None)
     if self.null is not None:   # label dropout, drawn after the batch: an unconditional run draws what it always did
         batch = (*batch[:3], drop_labels(batch[3], cfg.label_dropout, self.gen, self.null))
     share = cfg.batch_size // self.world
