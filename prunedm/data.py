@@ -199,7 +199,9 @@ def load_data(spec='embedded', # 'embedded', 'cifar10:PATH', an image folder, a 
     "Load the images named by a `data` spec (an `ImageData` is passed through); a latent `like` gets them encoded."
     if like is not None: size, channels = like.config.sample_size, like.config.in_channels
     vae = getattr(like, 'vae', None)   # a latent model: its VAE's images, encoded once
-    if vae is not None: size, channels = size * 2 ** (len(vae.config.block_out_channels) - 1), vae.config.in_channels
+    if vae is not None:
+        from prunedm.models import latent_data, vae_scale
+        size, channels = size * vae_scale(like), vae.config.in_channels
     if isinstance(spec, ImageData): data = spec
     elif str(spec) == 'embedded': data = embedded_digits()
     elif str(spec).startswith('cifar10:'): data = _cifar10(str(spec).split(':', 1)[1])
@@ -211,6 +213,4 @@ def load_data(spec='embedded', # 'embedded', 'cifar10:PATH', an image folder, a 
     grey = vae is not None and data.shape == (1, size, size)   # grey images feed an RGB VAE
     check(data.shape == (channels, size, size) or grey, f"data={data.name!r} has images of shape {data.shape}, "
           f"but the model expects {(channels, size, size)}: pick data that fits the model")
-    if vae is None or data.train.is_floating_point(): return data   # no VAE, or latents already
-    from prunedm.models import latent_data
-    return latent_data(like, data)
+    return data if vae is None else latent_data(like, data)   # latents already pass through

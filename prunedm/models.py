@@ -117,9 +117,7 @@ def null_condition(model, # a supported denoiser
                    n:int # how many images
                   )->torch.Tensor|None:
     "The unconditional input of `n` images for guidance: the empty prompt's embedding, or the null class; else None."
-    if is_text(model):
-        if '_empty_prompt' not in model.__dict__: model.__dict__['_empty_prompt'] = encode_prompts(model, [''])
-        return model.__dict__['_empty_prompt'].expand(n, -1, -1)
+    if is_text(model): return caption_embeddings(model, [''])[0].expand(n, -1, -1)   # encoded once, cached
     c = null_class(model)
     return None if c is None else torch.full((n,), c, dtype=torch.long)
 
@@ -646,7 +644,7 @@ def _attach(model, **parts):
     "Give `model` the parts it needs outside its modules (VAE, text encoder, tokenizer), which pruning never sees."
     for k, v in parts.items():
         model.__dict__[k] = v.eval().requires_grad_(False) if isinstance(v, nn.Module) else v
-    for k in ('_empty_prompt', '_captions'): model.__dict__.pop(k, None)   # encoded by the encoder replaced
+    model.__dict__.pop('_captions', None)   # encoded by the encoder replaced
     return model
 
 def _attach_vae(model, vae):

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .core import *
 from .data import *
-from .models import decode, encode_prompts, guided, image_shape, is_text, null_class, num_classes
+from .models import caption_embeddings, decode, guided, image_shape, is_text, null_class, num_classes
 
 # %% auto #0
 __all__ = ['TEXT_GUIDANCE', 'SAMPLERS', 'SPACINGS', 'parse_classes', 'class_labels', 'read_prompts', 'condition', 'guidance_of',
@@ -76,9 +76,8 @@ def condition(model, # a supported denoiser
         return class_labels(model, indices, classes)
     check(classes is None, f"classes={classes!r}: the model is conditioned on text; give prompts")
     if prompts is None: return None   # the empty prompt
-    prompts = read_prompts(prompts)
-    emb = encode_prompts(model, prompts)
-    return emb[torch.tensor([int(i) % len(prompts) for i in indices], dtype=torch.long)]
+    emb = caption_embeddings(model, read_prompts(prompts))   # each prompt encoded once (the text encoder checked)
+    return emb[torch.tensor([int(i) % len(emb) for i in indices], dtype=torch.long)]
 
 TEXT_GUIDANCE = 7.5   # diffusers' Stable Diffusion default, for a text-conditioned model that stores none
 

@@ -213,7 +213,7 @@ class Trainer:
               f"{self.world} processes x {cfg.accumulate} accumulation steps")
         self.classes, self.null = num_classes(unet), null_class(unet)
         self.cond = self.classes is not None or is_text(unet)   # what the images condition it on: labels or captions
-        if is_text(unet): self.null = null_condition(unet, 1)[0].cpu()   # prompt dropout: the empty prompt
+        if is_text(unet): self.null = null_condition(unet, 1)[0]   # prompt dropout: the empty prompt
         check_data(unet, data)
         if self.classes is not None:
             inner_label_dropout(unet, 0.0)   # the trainer drops labels itself, one draw per image, seeded
