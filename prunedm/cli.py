@@ -43,7 +43,8 @@ def _add_check(p):
 
 def _add_common(p, data='embedded', data_help="images: 'embedded', 'cifar10:PATH' or an image folder"):
     p.add_argument('--model', default='embedded',
-                   help="'embedded', 'embedded-dit', a diffusers model or pipeline folder, a hub id or arch:NAME")
+                   help="'embedded', 'embedded-dit', 'embedded-cond', a diffusers model or pipeline folder, a hub id "
+                   "or arch:NAME")
     if data != 'none': p.add_argument('--data', default=data, help=data_help)
     _add_device(p)
     p.add_argument('--seed', type=SEED, default=0, help='seeds every random draw of the command (0 to 2^63 - 1)')
@@ -445,8 +446,8 @@ def cmd_demo(a):
 
 def _p_demo(p):
     p.add_argument('--model', default='embedded',
-                   help="the embedded model to prune: 'embedded' (the UNet) or 'embedded-dit' (the class-conditional "
-                   "DiT) (default: embedded)")
+                   help="the embedded model to prune: 'embedded' (the UNet), 'embedded-dit' (the class-conditional "
+                   "DiT) or 'embedded-cond' (the text-conditioned UNet) (default: embedded)")
     p.add_argument('--quick', action='store_true',
                    help='a smoke run of every method: fewer samples, steps, calibration and fine-tuning')
     p.add_argument('--all', action='store_true',

@@ -20,8 +20,8 @@ from .compare import caveats, peak_memory, time_models, write_report
 
 
 # %% auto #0
-__all__ = ['DEMO_DEFAULT', 'HYBRID', 'HYBRID_NAME', 'DEMO_FINETUNE', 'DEMO_COLUMNS', 'prune_variant', 'demo_variants',
-           'demo_options', 'oneshot_losses', 'recovery', 'run_demo']
+__all__ = ['DEMO_UNITS', 'DEMO_DEFAULT', 'HYBRID', 'HYBRID_NAME', 'DEMO_FINETUNE', 'DEMO_COLUMNS', 'prune_variant',
+           'demo_variants', 'demo_options', 'oneshot_losses', 'recovery', 'run_demo']
 
 # %% ../nbs/11_demo.ipynb #f0a0a007
 def prune_variant(unet, # the model (pruned in place)
@@ -42,7 +42,7 @@ def prune_variant(unet, # the model (pruned in place)
 
 
 # %% ../nbs/11_demo.ipynb #f0a0a009
-def demo_variants(family:str='UNet2DModel' # the diffusers class of the model: UNet2DModel or DiTTransformer2DModel
+def demo_variants(family:str='UNet2DModel' # the diffusers class of the model (one of DENOISERS)
                  )->dict:
     "label -> variant for every method of the registry that applies to `family`, at the demo's settings."
     denoiser_class(family, 'family')
@@ -51,26 +51,33 @@ def demo_variants(family:str='UNet2DModel' # the diffusers class of the model: U
         if m == 'random': continue   # random masks are the chapters' floor, not a method anyone ships
         for label, opts, pattern in (('50%', dict(sparsity=0.5), 'unstructured'), ('2:4', dict(nm='2:4'), 'nm')):
             if pattern in get_method(m, 'weights').patterns: v[f'{m} {label}'] = ('weights', m, opts)
-    dit = family == 'DiTTransformer2DModel'
+    units = DEMO_UNITS.get(family, ('channels',))   # a UNet's channels; a DiT's heads and MLP units
     for m in method_names('channels'):
         if not get_method(m, 'channels').applies(family): continue
         if m == 'depth': v['depth 0.25'] = ('channels', m, dict(ratio=0.25)); continue   # whole blocks, no units
-        for units in (('heads', 'mlp') if dit else ('channels',)):   # a DiT's heads or MLP units; a UNet's channels
-            v[f'{m} {units} 0.3'] = ('channels', m, dict(ratio=0.3, **(dict(units=units) if dit else {})))
+        if m == 'bk-sdm':   # BK-SDM's recipes, no ratio
+            v.update({f'bk-sdm {r}': ('channels', m, dict(recipe=r)) for r in BK_RECIPES}); continue
+        for u in units:
+            v[f'{m} {u} 0.3'] = ('channels', m, dict(ratio=0.3, **({} if u == 'channels' else dict(units=u))))
     v[HYBRID_NAME[family]] = HYBRID[family]   # a pipeline: the demo fine-tunes between its stages
     return v
 
+DEMO_UNITS = {'DiTTransformer2DModel': ('heads', 'mlp'), 'UNet2DConditionModel': ('channels', 'heads')}
 DEMO_DEFAULT = {   # one model per family, the criteria the chapters single out, the hybrid
     'UNet2DModel': ['dense', 'magnitude 2:4', 'magnitude channels 0.3', 'diff-pruning channels 0.3',
                     'hybrid (channels 0.3, then maskpro 2:4)'],
     'DiTTransformer2DModel': ['dense', 'magnitude 2:4', 'wanda 2:4', 'maskpro 2:4', 'magnitude heads 0.3',
-                              'magnitude mlp 0.3', 'depth 0.25', 'hybrid (heads 0.3, then maskpro 2:4)']}
+                              'magnitude mlp 0.3', 'depth 0.25', 'hybrid (heads 0.3, then maskpro 2:4)'],
+    'UNet2DConditionModel': ['dense', 'magnitude 2:4', 'magnitude channels 0.3', 'magnitude heads 0.3', 'bk-sdm base',
+                             'bk-sdm small', 'hybrid (channels 0.3, then maskpro 2:4)']}   # embedded-cond has no tiny
 HYBRID = {   # the two-stage pipeline: structural, then learned 2:4
     'UNet2DModel': [('channels', 'magnitude', dict(ratio=0.3)), ('weights', 'maskpro', dict(nm='2:4'))],
     'DiTTransformer2DModel': [('channels', 'magnitude', dict(ratio=0.3, units='heads')),
                               ('weights', 'maskpro', dict(nm='2:4'))]}
+HYBRID['UNet2DConditionModel'] = HYBRID['UNet2DModel']
 HYBRID_NAME = {'UNet2DModel': 'hybrid (channels 0.3, then maskpro 2:4)',
-               'DiTTransformer2DModel': 'hybrid (heads 0.3, then maskpro 2:4)'}
+               'DiTTransformer2DModel': 'hybrid (heads 0.3, then maskpro 2:4)',
+               'UNet2DConditionModel': 'hybrid (channels 0.3, then maskpro 2:4)'}
 
 # %% ../nbs/11_demo.ipynb #f0a0a010
 def demo_options(level:str, # 'weights' or 'channels'
@@ -142,16 +149,20 @@ DEMO_COLUMNS = ['model', 'params', 'macs', 'sparsity', 'loss_before', 'fid_befor
 def _demo_notes(s:dict, quick:bool, variants:dict, ft:dict, seconds:float, timing:dict, model:str, dense)->str:
     "What the demo's numbers are, for the report."
     g = guidance_of(dense, None)
-    what = (f"The embedded class-conditional DiT (`{model}`), sampled with guidance {g:g} and balanced classes"
+    bk = ("; BK-SDM's rows also distil the teacher's block features" if ft.get('distill') == 'output' and
+          any('bk-sdm' in str(v) for v in variants.values()) else '')
+    what = (f"The embedded text-conditioned UNet (`{model}`), sampled with guidance {g:g} from held-out captions, "
+            "the classes in turn" if is_text(dense) else
+            f"The embedded class-conditional DiT (`{model}`), sampled with guidance {g:g} and balanced classes"
             if num_classes(dense) is not None else f"The embedded tiny DDPM (`{model}`)")
     notes = (f"{what}, on the embedded digits, {'quick' if quick else 'full'} settings: loss on "
              f"{s['probe_size']} fixed held-out (x0, t, noise) triples; FID of {s['n_samples']} DDIM-{s['steps']} "
              f"samples against the 1,000 held-out digits (features of the embedded classifier); `confident` = share "
              f"of samples the classifier puts at p >= 0.9. The one-shot columns: right after pruning (for a pipeline, "
              f"before its last fine-tune); the others after {ft['steps']} fine-tuning steps (batch {ft['batch_size']}, "
-             f"masks held, output distillation from the dense model), `fine-tune` their seconds. Latency: batch "
+             f"masks held, output distillation from the dense model{bk}), `fine-tune` their seconds. Latency: batch "
              f"{timing['batch_size']}, median of {timing['repeats']} interleaved rounds. {seconds:.0f} s in all.")
-    if num_classes(dense) is not None:
+    if num_classes(dense) is not None or is_text(dense):
         notes += " `class accuracy` = share of samples the classifier assigns to the class asked for."
     if quick:
         notes += f' A smoke run: FID of {s["n_samples"]} samples is noisy, and {ft["steps"]} steps recover little.'
@@ -166,11 +177,13 @@ def _demo_model(name, chain, data, model:str, dense, ev, ft:dict, quick:bool, se
     "Prune `model` by `chain` (fine-tuning between stages), evaluate, fine-tune, evaluate again."
     from prunedm.training import train_ddpm
     unet, sched = load_model(model)
+    if ft.get('distill') == 'output' and any(m == 'bk-sdm' for _, m, _ in chain):
+        ft = {**ft, 'distill': 'output+feature'}   # BK-SDM's recovery: the teacher's output and block features
     tune = lambda u, m: train_ddpm(u, sched, data, masks=m, teacher=dense, progress=progress, seed=seed, **ft)[0]
     masks = None
     for k, (level, method, opts) in enumerate(chain):
         if k: unet = tune(unet, masks)
-        opts = {**opts, **demo_options(level, method, quick, seed)}
+        opts = {**demo_options(level, method, quick, seed), **opts}   # the variant's own options win
         unet, info = prune_variant(unet, sched, data, (level, method, opts), seed, progress)
         masks = info.get('masks', masks)
     if not chain: res, x = ev(unet, sched); return dict(model=name, **res), x, unet
@@ -191,7 +204,7 @@ def _timed(rows:list, models:dict, quick:bool, device)->dict:
     return timing
 
 def run_demo(out, # the folder to write
-             model:str='embedded', # the embedded model to prune: 'embedded' (the UNet) or 'embedded-dit'
+             model:str='embedded', # the embedded model to prune: 'embedded', 'embedded-dit' or 'embedded-cond'
              quick:bool=False, # a smoke run of every variant: small samples, probes, calibrations and fine-tunes
              overwrite:bool=False, # replace out if it is an earlier prunedm output
              device=None, # 'cpu', 'cuda'; None picks CUDA when available

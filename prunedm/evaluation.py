@@ -26,8 +26,8 @@ from fastcore.basics import patch
 __all__ = ['PROBE_SIZE', 'EMBEDDED_CLASSIFIER', 'FID_STATS_KID', 'ProbeSet', 'make_probe', 'probe_loss', 'count_macs_params',
            'DigitClassifier', 'train_classifier', 'classify', 'save_classifier', 'load_classifier', 'inception_file',
            'feature_extractor', 'features', 'frechet_distance', 'fid_from_features', 'fid_kind', 'kid', 'kid_of',
-           'digit_quality', 'class_accuracy', 'Evaluator', 'evaluate', 'run_evaluate', 'fid_stats', 'check_stats_path',
-           'save_stats', 'load_stats', 'run_fid', 'random_inception']
+           'digit_quality', 'class_accuracy', 'eval_prompts', 'Evaluator', 'evaluate', 'run_evaluate', 'fid_stats',
+           'check_stats_path', 'save_stats', 'load_stats', 'run_fid', 'random_inception']
 
 # %% ../nbs/06_evaluation.ipynb #5accb3b1
 @dataclass
@@ -288,6 +288,19 @@ def class_accuracy(samples:torch.Tensor, # images in [-1, 1]
     "The share of `samples` the embedded digit classifier assigns to the class each was drawn for."
     return (classify(load_classifier(), samples).argmax(1) == labels.cpu()).float().mean().item()
 
+# %% ../nbs/06_evaluation.ipynb #0e3891e5
+def eval_prompts(data:ImageData, # held-out images with captions
+                 n:int # how many samples
+                )->tuple[list[str], torch.Tensor|None]:
+    "The held-out captions `n` samples of a text model are drawn from, and the class each asks for (None: no labels)."
+    caps, y = data.heldout_captions, data.heldout_labels
+    check(caps, "the model is conditioned on text, but the held-out images have no captions")
+    if y is None: return [caps[i % len(caps)] for i in range(n)], None
+    ks = y.unique().tolist()   # the classes in turn, as a class-conditional model is sampled
+    by = {k: (y == k).nonzero()[:, 0].tolist() for k in ks}
+    idx = [by[k][(i // len(ks)) % len(by[k])] for i, k in ((i, ks[i % len(ks)]) for i in range(n))]
+    return [caps[i] for i in idx], y[idx]
+
 # %% ../nbs/06_evaluation.ipynb #5d56ac0c
 class Evaluator:
     "Evaluates models on one dataset; the probe set and the reference features are computed once."
@@ -326,9 +339,9 @@ def __call__(self:Evaluator, unet, scheduler,
     macs, params = count_macs_params(unet)
     res.update(params=params, macs=macs, sparsity=weight_sparsity(unet))
     g = guidance_of(unet, guidance)
-    caps = self.data.heldout_captions if is_text(unet) else None   # a text model draws the held-out captions in turn
+    caps, asked = eval_prompts(self.data, self.n_samples) if is_text(unet) else (None, None)
     x = sample(unet, scheduler, self.n_samples, self.steps, self.seed, progress=self.progress, guidance=g,
-               prompts=caps[:self.n_samples] if caps else None)
+               prompts=caps)
     if x.shape[1] == 3 and self.pixels.shape[0] == 1: x = x.mean(1, keepdim=True)   # grey data through an RGB VAE
     fid, k, k_std = None, None, None
     if self.extractor:
@@ -338,8 +351,8 @@ def __call__(self:Evaluator, unet, scheduler,
     if self.kind == 'digits': res.update(digit_quality(x))
     if g is not None:
         res.update(guidance=g)
-        if self.kind == 'digits' and not is_text(unet):
-            res.update(class_accuracy=class_accuracy(x, class_labels(unet, range(len(x)))))
+        if not is_text(unet): asked = class_labels(unet, range(len(x)))
+        if self.kind == 'digits' and asked is not None: res.update(class_accuracy=class_accuracy(x, asked))
     return res, x
 
 # %% ../nbs/06_evaluation.ipynb #40d69725

@@ -19,12 +19,13 @@ from .data import *
 
 # %% auto #0
 __all__ = ['DENOISERS', 'TEXT_PARTS', 'UNET_NEVER_PRUNED', 'PRUNING_RECORD', 'BK_RECIPES', 'ASSETS', 'EMBEDDED_DDPM',
-           'EMBEDDED_DIT', 'EMBEDDED', 'SUBFOLDERS', 'SAMPLING_DEFAULTS', 'ARCHS', 'embedded_config', 'tiny_unet',
-           'denoiser_class', 'is_dit', 'is_text', 'check_config', 'image_shape', 'num_classes', 'null_class',
-           'encode_prompts', 'null_condition', 'denoise', 'guided', 'drop_labels', 'inner_label_dropout', 'is_latent',
-           'decode', 'LatentData', 'vae_scale', 'latent_data', 'check_data', 'data_labels', 'caption_embeddings',
-           'tiny_text_unet_config', 'sd15_unet_config', 'tiny_vae', 'tiny_tokenizer', 'tiny_sd_pipeline',
-           'embedded_dit_config', 'tiny_dit', 'dit_init', 'example_inputs', 'text_shape', 'ddpm_scheduler',
+           'EMBEDDED_DIT', 'EMBEDDED_COND', 'EMBEDDED', 'SUBFOLDERS', 'SAMPLING_DEFAULTS', 'ARCHS', 'embedded_config',
+           'tiny_unet', 'denoiser_class', 'is_dit', 'is_text', 'check_config', 'image_shape', 'num_classes',
+           'null_class', 'encode_prompts', 'null_condition', 'denoise', 'guided', 'drop_labels', 'inner_label_dropout',
+           'is_latent', 'decode', 'LatentData', 'vae_scale', 'latent_data', 'check_data', 'data_labels',
+           'caption_embeddings', 'tiny_text_unet_config', 'sd15_unet_config', 'tiny_vae', 'tiny_tokenizer',
+           'tiny_text_encoder', 'tiny_sd_pipeline', 'embedded_dit_config', 'tiny_dit', 'dit_init',
+           'embedded_cond_config', 'warm_start', 'embedded_cond_init', 'example_inputs', 'text_shape', 'ddpm_scheduler',
            'block_names', 'conv_linear_layers', 'never_pruned', 'layer_widths', 'attention_heads', 'sync_modules',
            'remove_blocks', 'dense_blocks', 'resize_modules', 'bk_sdm', 'cifar10_config', 'dit_xl2_config',
            'load_model', 'save_model', 'model_source', 'denoising_loss', 'check_finite', 'load_checked']
@@ -297,19 +298,26 @@ def tiny_tokenizer(folder, # where to write its vocab.json and merges.txt
     save_json(vocab, folder/'vocab.json'); (folder/'merges.txt').write_text('#version: 0.2\n')
     return CLIPTokenizer(str(folder/'vocab.json'), str(folder/'merges.txt'), model_max_length=length)
 
+def tiny_text_encoder(tokenizer, # the tokenizer it reads (its vocabulary and length)
+                      seed:int=0 # seeds its weights
+                     ):
+    "A tiny random CLIP text encoder: two layers of width 32, four heads."
+    from transformers import CLIPTextConfig, CLIPTextModel
+    tok = tokenizer
+    torch.manual_seed(seed)
+    return CLIPTextModel(CLIPTextConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                        num_attention_heads=4, max_position_embeddings=tok.model_max_length,
+                                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                                        pad_token_id=tok.pad_token_id))
+
 def tiny_sd_pipeline(folder, # the pipeline folder to write
                      seed:int=0 # seeds every part's weights
                     )->Path:
     "Write a tiny random Stable Diffusion pipeline: CLIP text encoder and tokenizer, UNet, VAE, DDPM scheduler."
-    from transformers import CLIPTextConfig, CLIPTextModel
     import tempfile
     folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp: tok = tiny_tokenizer(tmp)
-    torch.manual_seed(seed)
-    te = CLIPTextModel(CLIPTextConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                      num_attention_heads=4, max_position_embeddings=tok.model_max_length,
-                                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                                      pad_token_id=tok.pad_token_id))
+    te = tiny_text_encoder(tok, seed)
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(**tiny_text_unet_config())
     _attach(unet, vae=tiny_vae(seed), text_encoder=te, tokenizer=tok)
@@ -344,6 +352,51 @@ def dit_init(model:DiTTransformer2DModel)->DiTTransformer2DModel:
         nn.init.zeros_(b.norm1.linear.weight); nn.init.zeros_(b.norm1.linear.bias)   # each block starts as identity
     for m in (model.proj_out_1, model.proj_out_2): nn.init.zeros_(m.weight); nn.init.zeros_(m.bias)
     return model
+
+# %% ../nbs/02_models.ipynb #5a1bf112
+def embedded_cond_config()->dict:
+    "The config of the embedded text-conditioned UNet: the embedded DDPM's stages, two pairs a stage, cross-attention."
+    return dict(sample_size=32, in_channels=1, out_channels=1, layers_per_block=2, block_out_channels=(32, 64, 128),
+                down_block_types=('DownBlock2D', 'DownBlock2D', 'CrossAttnDownBlock2D'),
+                up_block_types=('CrossAttnUpBlock2D', 'UpBlock2D', 'UpBlock2D'),
+                cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8)
+
+def _pair_of(k:str)->str:
+    "The name a one-pair UNet2DModel parameter has in the two-pair text UNet: its up stages' last ResNet moves."
+    p = k.split('.')
+    if p[0] == 'up_blocks' and p[2] == 'resnets' and p[3] == '1': p[3] = '2'
+    return '.'.join(p)
+
+@torch.no_grad()
+def warm_start(model:UNet2DConditionModel, # the text UNet, two pairs a stage (changed in place)
+               ddpm:UNet2DModel # an unconditional UNet of the same stages and widths, one pair a stage
+              )->UNet2DConditionModel:
+    "Start `model` from `ddpm`'s weights; what the DDPM lacks starts as the identity (see above)."
+    c = ddpm.config
+    check(c.layers_per_block == 1 and model.config.layers_per_block == 2 and
+          list(c.block_out_channels) == list(model.config.block_out_channels),
+          "warm_start takes a one-pair UNet2DModel and a two-pair text UNet of the same widths")
+    own, new = model.state_dict(), {_pair_of(k): v for k, v in ddpm.state_dict().items()}
+    take = {k: v for k, v in new.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(take, strict=False)
+    for b in model.down_blocks: nn.init.zeros_(b.resnets[1].conv2.weight); nn.init.zeros_(b.resnets[1].conv2.bias)
+    for b in model.up_blocks:   # output = shortcut(cat(h, skip)) = h
+        r = b.resnets[1]; C = r.conv2.out_channels
+        for w in (r.conv2.weight, r.conv2.bias, r.conv_shortcut.weight, r.conv_shortcut.bias): nn.init.zeros_(w)
+        r.conv_shortcut.weight[:, :C, 0, 0] = torch.eye(C)
+    for a in model.modules():
+        if type(a).__name__ == 'Transformer2DModel': nn.init.zeros_(a.proj_out.weight); nn.init.zeros_(a.proj_out.bias)
+    return model
+
+def embedded_cond_init(ddpm:UNet2DModel, # the embedded DDPM
+                       seed:int=0 # seeds the new layers and the text encoder
+                      )->UNet2DConditionModel:
+    "The embedded text UNet before training: warm-started from `ddpm`, with its tokenizer and frozen text encoder."
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp: tok = tiny_tokenizer(tmp)
+    torch.manual_seed(seed)
+    model = warm_start(UNet2DConditionModel(**embedded_cond_config()), ddpm)
+    return _attach(model, text_encoder=tiny_text_encoder(tok, seed), tokenizer=tok)
 
 # %% ../nbs/02_models.ipynb #cc69354b
 def example_inputs(model)->dict:
@@ -508,6 +561,10 @@ def bk_sdm(model:nn.Module, # a text-conditioned UNet (changed in place)
           f"(it has {n}), and has not had blocks removed before")
     check(recipe == 'base' or model.mid_block is not None, f"recipe={recipe!r} removes the mid block: there is none")
     check(recipe != 'tiny' or len(model.down_blocks) >= 2, "recipe='tiny' removes the innermost stage: there is one")
+    w = [b.resnets[0].conv1.out_channels for b in model.down_blocks]
+    check(recipe != 'tiny' or w[-1] == w[-2], f"recipe='tiny' removes the innermost stage, so the next up stage reads "
+          f"the stage before it instead: their widths must be equal (Stable Diffusion's 1280 and 1280; here {w[-1]} "
+          f"and {w[-2]}); use base or small")
     for b in model.down_blocks: _keep_pairs(b, list(range(n - 1)))   # the last pair of each down stage goes
     for b in model.up_blocks: _keep_pairs(b, [*range(n - 1), n])   # the up stage's last stays: it reads the skip before
     cfg = dict(layers_per_block=n - 1)
@@ -530,7 +587,9 @@ import prunedm
 ASSETS = Path(prunedm.__file__).parent/'assets'
 EMBEDDED_DDPM = ASSETS/'embedded_ddpm'
 EMBEDDED_DIT = ASSETS/'embedded_dit'
-EMBEDDED = {'embedded': EMBEDDED_DDPM, 'embedded-dit': EMBEDDED_DIT}   # the model specs shipped in the package
+EMBEDDED_COND = ASSETS/'embedded_cond'
+EMBEDDED = {'embedded': EMBEDDED_DDPM, 'embedded-dit': EMBEDDED_DIT,   # the model specs shipped in the package
+            'embedded-cond': EMBEDDED_COND}
 
 # %% ../nbs/02_models.ipynb #873ee486
 @contextmanager
@@ -739,7 +798,7 @@ def _load_arch(name:str, seed:int=0):
     return (UNet2DConditionModel if 'cross_attention_dim' in cfg else UNet2DModel)(**cfg), ddpm_scheduler()
 
 # %% ../nbs/02_models.ipynb #b2d0a007
-def load_model(spec='embedded', # 'embedded', 'embedded-dit', a model or pipeline folder, a hub id, or arch:NAME
+def load_model(spec='embedded', # an EMBEDDED name, a model or pipeline folder, a hub id, or arch:NAME
                device=None # where to put the model
               ):
     "Load `(model, scheduler)` from a `model` spec; the model is in eval mode."
@@ -752,7 +811,7 @@ def load_model(spec='embedded', # 'embedded', 'embedded-dit', a model or pipelin
         unet, sched = _load_hub(spec)
     else:
         raise PrunedmError(f"model={spec!r}: no such folder; "
-                           "pass 'embedded', 'embedded-dit', a diffusers model folder, a hub id or arch:NAME")
+                           f"pass {', '.join(map(repr, EMBEDDED))}, a diffusers model folder, a hub id or arch:NAME")
     dev = get_device(device) if device is not None else 'cpu'
     for k in ('vae', 'text_encoder'):   # the parts outside the model's modules go with it
         if unet.__dict__.get(k) is not None: unet.__dict__[k].to(dev)

@@ -20,9 +20,10 @@ from .models import *
 from .sparsity import check_masks, load_masks, save_masks
 
 # %% auto #0
-__all__ = ['DISTILL', 'FINETUNE', 'EMBEDDED_RECIPE', 'EMBEDDED_DIT_RECIPE', 'lr_at', 'ddpm_batch', 'TrainConfig', 'BlockOutputs',
-           'feature_projections', 'feature_pairs', 'Trainer', 'set_dropout', 'train_ddpm', 'write_log',
-           'tensorboard_logger', 'run_finetune', 'dit_guidance']
+__all__ = ['DISTILL', 'FINETUNE', 'EMBEDDED_RECIPE', 'EMBEDDED_DIT_RECIPE', 'EMBEDDED_COND_RECIPE', 'lr_at', 'ddpm_batch',
+           'TrainConfig', 'BlockOutputs', 'feature_projections', 'feature_pairs', 'Trainer', 'set_dropout',
+           'train_ddpm', 'write_log', 'tensorboard_logger', 'run_finetune', 'best_guidance', 'train_phases',
+           'guidance_study', 'ship']
 
 # %% ../nbs/04_training.ipynb #d623cde1
 def lr_at(step:int, # the step
@@ -528,9 +529,56 @@ EMBEDDED_DIT_RECIPE = [   # each phase starts from the EMA weights of the one be
     dict(steps=6000, batch_size=64, lr=3e-4, warmup=200, min_lr_frac=0.1, ema_decay=0.9995, grad_clip=1.0, seed=1,
          label_dropout=0.1)]
 
-def dit_guidance(sweep:list[dict], # one row per guidance scale: guidance, fid, class_accuracy
-                 accuracy:float=0.9 # the class accuracy a scale must reach
-                )->float:
+def best_guidance(sweep:list[dict], # one row per guidance scale: guidance, fid, class_accuracy
+                  accuracy:float=0.9 # the class accuracy a scale must reach
+                 )->float:
     "The guidance scale with the lowest FID among those reaching `accuracy`; else the most accurate one."
     ok = [r for r in sweep if r['class_accuracy'] >= accuracy]
     return (min(ok, key=lambda r: r['fid']) if ok else max(sweep, key=lambda r: r['class_accuracy']))['guidance']
+
+def train_phases(model, # the model to train (its EMA weights start each next phase)
+                 scheduler, # its noise schedule
+                 data:ImageData, # the training images
+                 recipe:list[dict], # one TrainConfig's settings a phase
+                 marks:list[tuple], # for each phase, the steps to keep the EMA weights at (its last included)
+                 work:Path, # the checkpoints' folder (a run resumes from them)
+                 ckpt_every:int=500)->tuple:
+    "Train `model` phase after phase; returns `(final EMA model, {step: EMA model}, losses, seconds per phase)`."
+    snaps, done, losses, seconds = {}, 0, [], []
+    for i, (phase, ms) in enumerate(zip(recipe, marks)):
+        tr = Trainer(model, scheduler, data, TrainConfig(**phase), ckpt_dir=Path(work)/f'phase{i + 1}',
+                     ckpt_every=ckpt_every)
+        for until in ms: snaps[done + until] = tr.fit(until)[0]
+        done += phase['steps']; model = snaps[done]
+        losses += [h['loss'] for h in tr.history]; seconds.append(tr.history[-1]['seconds'])
+    return model, snaps, losses, seconds
+
+def guidance_study(snaps:dict, # step -> EMA model, as train_phases gives them (the last is the final model)
+                   scheduler, # their noise schedule
+                   ev, # an Evaluator
+                   scales:tuple # the guidance scales to sweep on the final model
+                  )->tuple[float, list, list]:
+    "Sweep `scales` on the final model, pick one (best_guidance), and evaluate every snapshot at it."
+    def row(m, g, step):
+        r, _ = ev(m, scheduler, guidance=g)
+        return dict(step=step, guidance=g, loss=r['loss'], fid=r['fid'], kid=r['kid'],
+                    class_accuracy=r['class_accuracy'])
+    done = max(snaps)
+    sweep = [row(snaps[done], g, done) for g in scales]
+    g = best_guidance(sweep)
+    return g, sweep, [row(m, g, k) for k, m in snaps.items() if k != done] + [r for r in sweep if r['guidance'] == g]
+
+def ship(model, # the final model (its guidance set)
+         scheduler, folder:Path, # where the package keeps it
+         recipe:list, losses:list, seconds:list, sweep:list, curve:list,
+         **extra # more results to keep in recipe.json
+        ):
+    "Save a trained embedded model and its recipe.json: the recipe, the loss every 50 steps, the guidance study."
+    save_model(model, scheduler, folder)
+    every50 = np.array(losses).reshape(-1, 50).mean(1).round(5).tolist()
+    save_json(dict(recipe=recipe, loss_every_50_steps=every50, phase_seconds=seconds, guidance=model.guidance,
+                   guidance_sweep=sweep, snapshots=curve, **extra), Path(folder)/'recipe.json')
+
+# %% ../nbs/04_training.ipynb #f2e481ad
+EMBEDDED_COND_RECIPE = [dict(steps=2000, batch_size=64, lr=3e-4, warmup=100, min_lr_frac=0.1, ema_decay=0.999,
+                             grad_clip=1.0, seed=0, label_dropout=0.1)]
