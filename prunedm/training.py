@@ -569,8 +569,13 @@ def guidance_study(snaps:dict, # step -> EMA model, as train_phases gives them (
     return g, sweep, [row(m, g, k) for k, m in snaps.items() if k != done] + [r for r in sweep if r['guidance'] == g]
 
 def ship(model, # the final model (its guidance set)
-         scheduler, folder:Path, # where the package keeps it
-         recipe:list, losses:list, seconds:list, sweep:list, curve:list,
+         scheduler, # its noise schedule
+         folder:Path, # where the package keeps it
+         recipe:list, # the TrainConfig settings of each phase
+         losses:list, # the training loss of every step
+         seconds:list, # each phase's training seconds
+         sweep:list, # guidance_study's sweep rows
+         curve:list, # guidance_study's snapshot rows
          **extra # more results to keep in recipe.json
         ):
     "Save a trained embedded model and its recipe.json: the recipe, the loss every 50 steps, the guidance study."
