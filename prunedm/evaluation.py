@@ -296,9 +296,9 @@ def eval_prompts(data:ImageData, # held-out images with captions
     caps, y = data.heldout_captions, data.heldout_labels
     check(caps, "the model is conditioned on text, but the held-out images have no captions")
     if y is None: return [caps[i % len(caps)] for i in range(n)], None
-    ks = y.unique().tolist()   # the classes in turn, as a class-conditional model is sampled
-    by = {k: (y == k).nonzero()[:, 0].tolist() for k in ks}
-    idx = [by[k][(i // len(ks)) % len(by[k])] for i, k in ((i, ks[i % len(ks)]) for i in range(n))]
+    by = [(y == k).nonzero()[:, 0].tolist() for k in y.unique()]   # each class's images
+    K = len(by)   # the classes in turn, as a class-conditional model is sampled; each class's images in order
+    idx = [by[i % K][(i // K) % len(by[i % K])] for i in range(n)]
     return [caps[i] for i in idx], y[idx]
 
 # %% ../nbs/06_evaluation.ipynb #5d56ac0c
