@@ -10,7 +10,8 @@ licenses = {'apache2': ('Apache Software License 2.0', 'OSI Approved :: Apache S
 statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable', '6 - Mature', '7 - Inactive']
 lic = licenses[cfg['license']]
 requirements = cfg.get('requirements', '').split()
-dev_requirements = cfg.get('dev_requirements', '').split()
+onnx_requirements = cfg.get('onnx_requirements', '').split()   # the extra for ONNX export and runtime
+dev_requirements = cfg.get('dev_requirements', '').split() + onnx_requirements   # the tests use every extra
 scripts = [o.strip() for o in cfg.get('console_scripts', '').split(';') if o.strip()]
 
 setuptools.setup(
@@ -33,7 +34,7 @@ setuptools.setup(
     include_package_data=True,
     python_requires='>=' + cfg['min_python'],
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require={'dev': dev_requirements, 'onnx': onnx_requirements},
     entry_points={'console_scripts': scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     zip_safe=False,
 )

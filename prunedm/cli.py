@@ -11,7 +11,7 @@ from .core import COUNT, FRACTION, POSITIVE, SEED, SIZE, Num, PrunedmError, chec
 
 # %% auto #0
 __all__ = ['COMMANDS', 'cmd_sparsify', 'cmd_prune', 'cmd_analyze', 'cmd_extract_masks', 'cmd_maskpro', 'cmd_finetune',
-           'cmd_evaluate', 'cmd_compare', 'cmd_sample', 'cmd_fid', 'cmd_demo', 'parser', 'main']
+           'cmd_evaluate', 'cmd_compare', 'cmd_sample', 'cmd_fid', 'cmd_demo', 'cmd_export', 'parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #094ce81a
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
@@ -162,7 +162,7 @@ def cmd_prune(a):
     check((a.ratio is None) == (a.method == 'bk-sdm'), "bk-sdm removes the blocks its --recipe names: give --recipe, "
           "not --ratio" if a.method == 'bk-sdm' else f"--method {a.method} needs --ratio (the share of channels to go)")
     s = run_prune(a.model, a.method, a.ratio, a.out, a.data, a.vis_samples, a.vis_steps, a.seed, a.device, a.overwrite,
-                  **_given(a, 'ignore', 'paper', 'units'), **_method_opts(a, 'channels'))
+                  **_given(a, 'ignore', 'paper', 'units', 'round_to'), **_method_opts(a, 'channels'))
     how = a.ratio if a.ratio is not None else s.get('recipe')
     print(f"{a.method} {how}: {s['params_dense']/1e6:.2f}M -> {s['params']/1e6:.2f}M params, "
           f"{s['macs_dense']/1e6:.0f}M -> {s['macs']/1e6:.0f}M MACs, "
@@ -179,6 +179,8 @@ def _p_prune(p):
     p.add_argument('--units', choices=['heads', 'mlp', 'heads+mlp'],
                    help="the structures the channel criteria remove in every transformer block, of a DiT (default: "
                    "heads+mlp) or a text-conditioned UNet (default: channels by dependency group)")
+    p.add_argument('--round-to', type=COUNT, help="keep every pruned channel width a multiple of this (e.g. 8), "
+                   "rounded down as torch-pruning's round_to, so kernels vectorise (default: 1)")
     p.add_argument('--vis-samples', type=SIZE, default=16,
                    help='samples drawn after pruning for vis/after_pruning.png (0: none)')
     p.add_argument('--vis-steps', type=Num(int, 1, 1000), default=50, help='DDIM steps for those samples')
@@ -350,7 +352,8 @@ def cmd_compare(a):
     from prunedm.compare import COMPARE_COLUMNS, md_table, run_compare
     rows = run_compare(a.models, a.out, a.data, a.n_samples, a.steps, a.probe_size, a.seed, not a.speed_only,
                        a.batch_size, a.repeats, a.warmup, a.device, a.overwrite,
-                       command=' '.join(['prunedm', *sys.argv[1:]]))
+                       command=' '.join(['prunedm', *sys.argv[1:]]), runtimes=_runtimes(a.runtime),
+                       sampling_repeats=a.sampling_repeats)
     print(md_table(rows, [c for c in COMPARE_COLUMNS if any(r.get(c) is not None for r in rows)]))
     print(f"report: {Path(a.out)/'report.html'}")
 
@@ -367,15 +370,28 @@ def _p_compare(p):
     p.add_argument('--batch-size', type=COUNT, default=16, help='images per timed forward pass')
     p.add_argument('--repeats', type=COUNT, default=15, help='timed rounds (each runs every model once)')
     p.add_argument('--warmup', type=SIZE, default=2, help='untimed rounds first')
+    p.add_argument('--runtime', default='eager', help="runtimes to time each model in, side by side, e.g. "
+                   "eager,onnx (eager, compile, onnx); the first also draws the sampling-throughput batches")
+    p.add_argument('--sampling-repeats', type=SIZE, default=3,
+                   help='rounds of the whole DDIM loop timed for images per second (0: none)')
     _add_device(p)
     _add_out(p)
+
+def _runtimes(s:str)->tuple:
+    "The runtimes of a comma-separated --runtime."
+    from prunedm.deploy import RUNTIMES
+    rts = tuple(r.strip() for r in s.split(',') if r.strip())
+    check(rts and all(r in RUNTIMES for r in rts) and len(set(rts)) == len(rts),
+          f"--runtime {s!r}: give one or more of {', '.join(RUNTIMES)}, separated by commas, each once")
+    return rts
 
 # %% ../nbs/90_cli.ipynb #c8622247
 def cmd_sample(a):
     "Draw images: images/*.png, samples.npz, grid.png, summary.json."
     from prunedm.sampling import run_sample
     s = run_sample(a.model, a.out, a.n, a.scheduler, a.steps, a.eta, a.skip, a.batch_size, a.seed, a.resume, a.device,
-                   a.overwrite, check_only=a.check, classes=a.classes, guidance=a.guidance, prompts=a.prompts)
+                   a.overwrite, check_only=a.check, classes=a.classes, guidance=a.guidance, prompts=a.prompts,
+                   runtime=a.runtime, onnx=a.onnx)
     if int(os.environ.get('RANK', '0')): return   # data-parallel: the first process reports
     if a.check: return print(f"inputs checked: {a.n} images of {a.model} can be drawn into {a.out} (nothing was run)")
     print(f"{s['n']} images ({s['drawn']} drawn now, {s['processes']} process(es)), "
@@ -400,6 +416,10 @@ def _p_sample(p):
                    "or all (default: all, balanced)")
     p.add_argument('--prompts', help="a text file of prompts, one a line, taken in turn by image index, for a "
                    "text-conditioned pipeline (default: the empty prompt)")
+    p.add_argument('--runtime', choices=('eager', 'compile', 'onnx'), default='eager',
+                   help="run the model in eager PyTorch, torch.compile or ONNX Runtime (pip install -e '.[onnx]')")
+    p.add_argument('--onnx', help="--runtime onnx: the model's graph (default: the one prunedm export wrote into "
+                   "--model, else one exported now); checked against the model first")
     _add_guidance(p)
     _add_check(p)
     _add_out(p)
@@ -456,6 +476,27 @@ def _p_demo(p):
     p.add_argument('--seed', type=SEED, default=0, help='seeds calibration, MaskPro and the samples (0 to 2^63 - 1)')
     _add_out(p, default='prunedm_demo')
 
+# %% ../nbs/90_cli.ipynb #a13f3fe9
+def cmd_export(a):
+    "Export a model: its ONNX graph beside it, or its masked weights packed; summary.json."
+    from prunedm.deploy import run_export
+    s = run_export(a.model, a.out, a.format, a.dtype, a.overwrite)
+    if a.format == 'onnx':
+        return print(f"{s['file']} ({s['bytes']/1e6:.1f} MB, inputs {', '.join(s['inputs'])}): max abs diff from eager "
+                     f"{s['max_abs_diff']:.2g} (at most {s['atol']:g}) -> {a.out}")
+    print(f"{s['tensors_packed']} masked tensors packed ({s['dtype']}): {s['packed_bytes']/1e6:.2f} MB, "
+          f"{s['ratio_fp32']:.3f}x the dense fp32 file and {s['ratio_fp16']:.3f}x the fp16 one; the packed tensors "
+          f"take {s['packed_tensors_ratio']:.4f}x their dense size (bound {s['bound'] or float('nan'):.4f}) -> {a.out}")
+
+def _p_export(p):
+    p.add_argument('--model', default='embedded',
+                   help="the model: a folder ('sparse': one with masks), 'embedded' or a pipeline folder")
+    p.add_argument('--format', choices=('onnx', 'sparse'), default='onnx',
+                   help="onnx: the graph (any batch size) beside the model; sparse: masked weights packed")
+    p.add_argument('--dtype', choices=('fp32', 'fp16'), default='fp32',
+                   help="--format sparse: the stored dtype (fp32 is exact)")
+    _add_out(p)
+
 # %% ../nbs/90_cli.ipynb #b8842676
 COMMANDS = {
     'demo': (
@@ -478,7 +519,9 @@ COMMANDS = {
     'fid': ('FID and KID of samples against reference statistics (--save-stats makes those)', _p_fid, cmd_fid),
     'compare': (
         'one report over any models: size, sparsity, loss, FID, KID, latency, memory (CSV, Markdown, HTML)',
-        _p_compare, cmd_compare)}
+        _p_compare, cmd_compare),
+    'export': ('an ONNX graph checked against eager (--format onnx), or the masked weights packed (--format sparse)',
+               _p_export, cmd_export)}
 
 def parser(command:str|None=None)->argparse.ArgumentParser:
     "The `prunedm` argument parser, with the options of `command` (all commands' when None)."

@@ -19,12 +19,13 @@ from .models import *
 from .sampling import save_grid
 from .evaluation import Evaluator, PROBE_SIZE, count_macs_params
 from .structural import prune_channels
-from .sparsity import load_masks, weight_sparsity
+from .sparsity import has_masks, load_masks, weight_sparsity
+from .deploy import RUNTIMES, onnx_file, onnxruntime, set_runtime, use_runtime
 
 
 # %% auto #0
-__all__ = ['COLUMNS', 'COMPARE_COLUMNS', 'size_table', 'time_models', 'fmt', 'md_table', 'describe', 'peak_memory',
-           'write_report', 'caveats', 'run_compare']
+__all__ = ['COLUMNS', 'COMPARE_COLUMNS', 'size_table', 'time_models', 'runtime_fns', 'sampling_throughput', 'fmt', 'md_table',
+           'describe', 'peak_memory', 'write_report', 'caveats', 'run_compare']
 
 # %% ../nbs/10_compare.ipynb #b1012be8
 def size_table(spec:str='arch:cifar10', # a model spec for load_model
@@ -67,34 +68,79 @@ def time_models(models:dict, # name -> UNet, all taking the same input shape
                 repeats:int=15, # timed rounds
                 warmup:int=2, # untimed rounds first
                 device=None, # 'cpu', 'cuda'; None picks CUDA when available
-                progress:bool=True # a progress bar
+                progress:bool=True, # a progress bar
+                runtimes=('eager',), # RUNTIMES to time each model in (the first gives latency_ms and speedup)
+                sources:dict|None=None, # name -> the model's folder, whose exported ONNX graph 'onnx' runs
+                fns:dict|None=None # runtime_fns's result, where the caller has it already
                )->list[dict]:
-    "Median forward latency of each model, timed round-robin; `speedup` is relative to the first model."
+    "Median forward latency of each model in each runtime, timed round-robin; `speedup` is relative to the first model."
     _check_timing(batch_size, repeats, warmup)
+    check(len(runtimes) > 0 and all(r in RUNTIMES for r in runtimes),
+          f"runtimes={list(runtimes)}: choose from {', '.join(RUNTIMES)}")
     dev = get_device(device)
     x, t, y = _timing_inputs(models, batch_size, dev)
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
-    times = {k: [] for k in models}
+    for m in models.values(): m.to(dev).eval()
+    fns = fns or runtime_fns(models, runtimes, sources)
+    times = {(k, rt): [] for k in models for rt in runtimes}
     with torch.inference_mode():
-        for m in models.values(): m.to(dev).eval()
         for r in tqdm(range(warmup + repeats), desc='timing', disable=not progress):
             for k, m in models.items():
                 yk = _labels(m, y)
-                sync(); t0 = time.perf_counter(); denoise(m, x, t, yk); sync()
-                if r >= warmup: times[k].append(time.perf_counter() - t0)
-    return _latency_rows(models, times)
+                for rt in runtimes:
+                    set_runtime(m, fns[k][rt])
+                    sync(); t0 = time.perf_counter(); denoise(m, x, t, yk); sync()
+                    if r >= warmup: times[k, rt].append(time.perf_counter() - t0)
+    for m in models.values(): set_runtime(m, None)
+    return _latency_rows(models, times, tuple(runtimes))
+
+def runtime_fns(models:dict, # name -> model
+                runtimes, # RUNTIMES
+                sources:dict|None=None # name -> the model's folder (its exported ONNX graph, if any, is used)
+               )->dict:
+    "name -> runtime -> what `denoise` runs each model through (None: eager); the models are left eager."
+    fns = {}
+    for k, m in models.items():
+        src = (sources or {}).get(k)
+        fns[k] = {rt: use_runtime(m, rt, onnx_file(src) if rt == 'onnx' and src else None).__dict__.get('runtime')
+                  for rt in runtimes}
+        set_runtime(m, None)
+    return fns
 
 
 # %% ../nbs/10_compare.ipynb #f0a0a016
-def _latency_rows(models:dict, times:dict)->list[dict]:
-    "One row per model: size, median latency, its interquartile range, speed-up over the first."
-    rows = []
+def _latency_rows(models:dict, times:dict, runtimes:tuple=('eager',))->list[dict]:
+    "One row per model: size, median latency and its interquartile range in each runtime, speed-up over the first."
+    rows, each = [], runtimes != ('eager',)   # per-runtime columns only where a runtime other than eager was asked
     for k, m in models.items():
         macs, params = count_macs_params(m)
-        q1, med, q3 = np.percentile(times[k], [25, 50, 75]) * 1000
-        rows.append(dict(model=k, params=params, macs=macs, latency_ms=float(med), iqr_ms=float(q3 - q1)))
-    for r in rows: r['speedup'] = rows[0]['latency_ms'] / r['latency_ms']
+        r = dict(model=k, params=params, macs=macs)
+        for i, rt in enumerate(runtimes):
+            q1, med, q3 = np.percentile(times[k, rt], [25, 50, 75]) * 1000
+            if i == 0: r.update(latency_ms=float(med), iqr_ms=float(q3 - q1))
+            if each: r[f'latency_{rt}_ms'] = float(med)
+        rows.append(r)
+    for r in rows:
+        r['speedup'] = rows[0]['latency_ms'] / r['latency_ms']
+        for rt in runtimes if each else ():
+            r[f'speedup_{rt}'] = rows[0][f'latency_{rt}_ms'] / r[f'latency_{rt}_ms']
     return rows
+
+def sampling_throughput(models:dict, # name -> (model, scheduler)
+                        batch_size:int=16, # images drawn together
+                        steps:int=50, # DDIM steps (quadratic spacing)
+                        repeats:int=3, # timed rounds, each drawing one batch of every model in turn
+                        progress:bool=True # a progress bar
+                       )->dict[str, float]:
+    "Images per second of the whole DDIM loop (guidance included): the median of `repeats` round-robin rounds."
+    from prunedm.sampling import draw
+    check_range('repeats', repeats, 1, integer=True)
+    times = {k: [] for k in models}
+    for r in tqdm(range(repeats + 1), desc='sampling', disable=not progress):
+        for k, (m, s) in models.items():   # round 0, two steps only, warms each model up
+            t0 = time.perf_counter(); draw(m, s, range(batch_size), steps=steps if r else 2, skip='quad')
+            if r: times[k].append(time.perf_counter() - t0)   # draw returns images on the CPU: the device is done
+    return {k: batch_size / float(np.median(v)) for k, v in times.items()}
 
 # %% ../nbs/10_compare.ipynb #00b6b982
 def _si(v:float)->str:
@@ -139,6 +185,14 @@ COLUMNS = {   # column -> (header, definition, format)
     'latency_ms': ('latency', 'median time of one forward pass of a batch, models timed in turn, round after round',
                    lambda v: f'{_sig(v, 3)} ms'),
     'speedup': ('speed-up', "the first model's latency over this one's", lambda v: f'{v:.2f}x'),
+    **{f'latency_{rt}_ms': (f'latency {rt}', f'the same median latency, the model run in {rt}',
+                            lambda v: f'{_sig(v, 3)} ms') for rt in RUNTIMES},
+    **{f'speedup_{rt}': (f'speed-up {rt}', f"the first model's latency in {rt} over this one's",
+                         lambda v: f'{v:.2f}x') for rt in RUNTIMES},
+    'images_per_s': ('images/s', 'images per second of the whole DDIM loop (a batch, every step, guidance included)',
+                     lambda v: _sig(v, 3)),
+    'sampling_speedup': ('sampling speed-up', "this model's images per second over the first model's",
+                         lambda v: f'{v:.2f}x'),
     'peak_mem_MB': ('peak memory', 'weights plus the most memory live during one forward pass of a batch '
                                    '(the allocator, measured)', lambda v: f'{_sig(v, 3)} MB')}
 
@@ -184,11 +238,11 @@ def describe(spec)->str:
 def _compliance(spec, unet)->float|None:
     "N:M compliance of the masks in the folder `spec`, with the pattern its summary names (2:4 by default)."
     folder = Path(str(spec))
-    if not (folder/'masks.safetensors').is_file(): return None
+    if not has_masks(folder): return None
     from prunedm.sparsity import nm_compliance
     summary = load_json(folder/'summary.json') if (folder/'summary.json').is_file() else {}
     n, m = parse_nm(summary.get('nm') or '2:4')
-    return float(np.mean([nm_compliance(k, n, m) for k in load_masks(folder/'masks.safetensors', unet).values()]))
+    return float(np.mean([nm_compliance(k, n, m) for k in load_masks(folder, unet).values()]))
 
 
 # %% ../nbs/10_compare.ipynb #c3fafb57
@@ -325,7 +379,9 @@ def _html(rows, cols, out:Path, title, notes, made, defs, plots)->str:
 
 # %% ../nbs/10_compare.ipynb #081b925f
 COMPARE_COLUMNS = ['model', 'method', 'params', 'macs', 'sparsity', 'nm_compliance', 'loss', 'loss_se', 'fid', 'kid',
-                   'confident', 'class_accuracy', 'guidance', 'latency_ms', 'speedup', 'peak_mem_MB']
+                   'confident', 'class_accuracy', 'guidance', 'latency_ms', 'speedup',
+                   *(f'{c}_{rt}{u}' for rt in RUNTIMES for c, u in (('latency', '_ms'), ('speedup', ''))),
+                   'images_per_s', 'sampling_speedup', 'peak_mem_MB']
 
 def caveats(ev, # the Evaluator the numbers come from
             floor:float|None # FID of as many real images as ev samples (Evaluator.floor), if known
@@ -352,10 +408,13 @@ def _load_models(models:list, device)->tuple[dict, dict]:
         specs[k] = spec
     return named, specs
 
-def _compare_notes(rows, ev, batch_size, repeats, device, probe_size, n_samples, steps, seed)->str:
+def _compare_notes(rows, ev, batch_size, repeats, device, probe_size, n_samples, steps, seed, runtimes=('eager',),
+                   sampling_repeats:int=0)->str:
     "The report's first paragraph: what was measured, and how."
     notes = (f"{len(rows)} models. Latency: batch {batch_size}, median of {repeats} interleaved rounds on "
-             f"{get_device(device)} ({torch.get_num_threads()} threads).")
+             f"{get_device(device)} ({torch.get_num_threads()} threads), in {', '.join(runtimes)}.")
+    if sampling_repeats: notes += (f" Sampling throughput: the whole DDIM-{steps} loop on a batch of {batch_size}, "
+                                   f"median of {sampling_repeats} interleaved rounds, in {runtimes[0]}.")
     if ev: notes += (f" Loss on {probe_size} held-out probe triples; FID and KID of {n_samples} DDIM-{steps} "
                      f"samples (seed {seed}) against the held-out images of {ev.data.name}, in {ev.kind} features.")
     return notes
@@ -374,13 +433,27 @@ def run_compare(models:list, # model specs (folders, 'embedded', arch:NAME), the
                 device=None, # 'cpu', 'cuda'; None picks CUDA when available
                 overwrite:bool=False, # replace out if it is an earlier prunedm output
                 progress:bool=True, # progress bars
-                command:str|None=None # the command line to record (default: this process's)
+                command:str|None=None, # the command line to record (default: this process's)
+                runtimes=('eager',), # RUNTIMES to time each model in, side by side (the first also for sampling)
+                sampling_repeats:int=3 # rounds of the whole DDIM loop timed for images per second (0: none)
                )->list[dict]:
     "Measure `models` side by side and write the report (CSV, JSON, Markdown, HTML, grids) to `out`; returns the rows."
     out = check_out(out, overwrite, {**{f'models[{i}]': m for i, m in enumerate(models)}, 'data': data})
     _check_timing(batch_size, repeats, warmup)
+    runtimes = tuple(runtimes)
+    check(len(runtimes) > 0 and all(r in RUNTIMES for r in runtimes),
+          f"runtimes={list(runtimes)}: choose from {', '.join(RUNTIMES)}")
+    if 'onnx' in runtimes: onnxruntime()
+    check_range('sampling_repeats', sampling_repeats, 0, integer=True)
     named, specs = _load_models(models, device)
-    rows = time_models({k: u for k, (u, _) in named.items()}, batch_size, repeats, warmup, device, progress)
+    dens = {k: u for k, (u, _) in named.items()}
+    fns = runtime_fns(dens, runtimes, specs)
+    rows = time_models(dens, batch_size, repeats, warmup, device, progress, runtimes, fns=fns)
+    if sampling_repeats:
+        for k, u in dens.items(): set_runtime(u, fns[k][runtimes[0]])
+        ips = sampling_throughput(named, batch_size, steps, sampling_repeats, progress)
+        for k, u in dens.items(): set_runtime(u, None)
+        for r in rows: r.update(images_per_s=ips[r['model']], sampling_speedup=ips[r['model']] / ips[rows[0]['model']])
     for r in rows:
         u, spec = named[r['model']][0], specs[r['model']]
         r.update(method=describe(spec), sparsity=weight_sparsity(u), nm_compliance=_compliance(spec, u),
@@ -394,8 +467,10 @@ def run_compare(models:list, # model specs (folders, 'embedded', arch:NAME), the
         for r in rows:
             res, xs[r['model']] = ev(*named[r['model']])
             r.update({k: v for k, v in res.items() if k not in ('params', 'macs', 'sparsity')})
-    notes = _compare_notes(rows, ev, batch_size, repeats, device, probe_size, n_samples, steps, seed)
+    notes = _compare_notes(rows, ev, batch_size, repeats, device, probe_size, n_samples, steps, seed, runtimes,
+                           sampling_repeats)
     meta = dict(command=command, batch_size=batch_size, repeats=repeats, device=str(get_device(device)),
+                runtimes=list(runtimes), sampling_repeats=sampling_repeats,
                 threads=torch.get_num_threads(), n_samples=n_samples, steps=steps, probe_size=probe_size, seed=seed,
                 data=str(data), fid_floor=floor)
     with atomic_dir(out, overwrite) as tmp:

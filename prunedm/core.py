@@ -513,7 +513,7 @@ class Method:
 
 LEVELS = ('weights', 'channels')
 LEVEL_ARGS = {'weights': ('sparsity', 'nm', 'targets', 'protect', 'scope'),   # every method of the level takes these
-              'channels': ('ratio', 'ignore', 'paper', 'units')}
+              'channels': ('ratio', 'ignore', 'paper', 'units', 'round_to')}
 METHODS = {}   # (level, name) -> Method: the one registry
 # the chapters that register methods
 _METHOD_MODULES = ('prunedm.sparsity', 'prunedm.activations', 'prunedm.structural', 'prunedm.maskpro')

@@ -15,7 +15,7 @@ from .models import *
 from .sampling import guidance_of, save_grid
 from .evaluation import Evaluator, PROBE_SIZE, make_probe, probe_loss
 from .maskpro import PRESETS
-from .sparsity import load_masks
+from .sparsity import has_masks, load_masks
 from .compare import caveats, peak_memory, time_models, write_report
 
 
@@ -117,7 +117,7 @@ def recovery(model, # a pruned folder
     "Fine-tune `model` (`settings`: TrainConfig's, over FINETUNE) and evaluate its EMA weights at each milestone."
     from prunedm.training import FINETUNE, TrainConfig, Trainer
     unet, sched = load_model(model)
-    masks = load_masks(model, unet) if (Path(str(model))/'masks.safetensors').is_file() else None
+    masks = load_masks(model, unet) if has_masks(model) else None
     src = model_source(model) if teacher == 'auto' else teacher
     tch = load_model(src)[0] if src is not None and src != str(model) else None
     if distill == 'auto': distill = 'output' if tch is not None else None

@@ -19,12 +19,12 @@ from .data import *
 
 # %% auto #0
 __all__ = ['DENOISERS', 'TEXT_PARTS', 'UNET_NEVER_PRUNED', 'PRUNING_RECORD', 'BK_RECIPES', 'ASSETS', 'EMBEDDED_DDPM',
-           'EMBEDDED_DIT', 'EMBEDDED_COND', 'EMBEDDED', 'SUBFOLDERS', 'SAMPLING_DEFAULTS', 'ARCHS', 'embedded_config',
-           'tiny_unet', 'denoiser_class', 'is_dit', 'is_text', 'check_config', 'image_shape', 'num_classes',
-           'null_class', 'encode_prompts', 'null_condition', 'denoise', 'guided', 'drop_labels', 'inner_label_dropout',
-           'is_latent', 'decode', 'LatentData', 'vae_scale', 'latent_data', 'check_data', 'data_labels',
-           'caption_embeddings', 'tiny_text_unet_config', 'sd15_unet_config', 'tiny_vae', 'tiny_tokenizer',
-           'tiny_text_encoder', 'tiny_sd_pipeline', 'embedded_dit_config', 'tiny_dit', 'dit_init',
+           'EMBEDDED_DIT', 'EMBEDDED_COND', 'EMBEDDED', 'SUBFOLDERS', 'SAMPLING_DEFAULTS', 'PACKED', 'ARCHS',
+           'embedded_config', 'tiny_unet', 'denoiser_class', 'is_dit', 'is_text', 'check_config', 'image_shape',
+           'num_classes', 'null_class', 'encode_prompts', 'null_condition', 'denoise', 'guided', 'drop_labels',
+           'inner_label_dropout', 'is_latent', 'decode', 'LatentData', 'vae_scale', 'latent_data', 'check_data',
+           'data_labels', 'caption_embeddings', 'tiny_text_unet_config', 'sd15_unet_config', 'tiny_vae',
+           'tiny_tokenizer', 'tiny_text_encoder', 'tiny_sd_pipeline', 'embedded_dit_config', 'tiny_dit', 'dit_init',
            'embedded_cond_config', 'warm_start', 'embedded_cond_init', 'example_inputs', 'text_shape', 'ddpm_scheduler',
            'block_names', 'conv_linear_layers', 'never_pruned', 'layer_widths', 'attention_heads', 'sync_modules',
            'remove_blocks', 'dense_blocks', 'resize_modules', 'bk_sdm', 'cifar10_config', 'dit_xl2_config',
@@ -129,7 +129,8 @@ def denoise(model, # a supported denoiser
             params:dict|None=None # parameters to call the model with instead of its own (torch.func.functional_call)
            )->torch.Tensor:
     "`model`'s noise prediction for `x` at `t`, conditioned on `labels`: the one way prunedm calls a model."
-    call = model if params is None else lambda *a, **kw: torch.func.functional_call(model, params, a, kw)
+    call = (model.__dict__.get('runtime') or model if params is None else   # use_runtime (deploy chapter) sets it
+            lambda *a, **kw: torch.func.functional_call(model, params, a, kw))
     if is_text(model):
         check(labels is None or labels.ndim == 3, "a text-conditioned UNet takes prompt embeddings (N, L, D), "
               "as encode_prompts gives them, not class labels")
@@ -651,8 +652,8 @@ def _resize(model, rec:dict):
     return resize_modules(model, rec['widths'], rec.get('heads'), rec.get('removed_blocks'))
 
 # %% ../nbs/02_models.ipynb #1edf6c9b
-def _load_pruned(d:Path, cls:type):
-    "Rebuild a pruned `cls` from its pruning record and load its weights with safetensors."
+def _load_pruned(d:Path, cls:type, state:dict|None=None):
+    "Rebuild a pruned `cls` from its pruning record and load its weights (`state`, or its safetensors file)."
     what = f'model={str(d)!r}'
     try:
         rec = load_json(d/PRUNING_RECORD)
@@ -663,7 +664,8 @@ def _load_pruned(d:Path, cls:type):
     try:
         with _quiet(): unet = cls.from_config(rec['dense_config'])
         _resize(unet, rec)
-        unet.load_state_dict(load_file(str(d/'diffusion_pytorch_model.safetensors')), strict=True)
+        unet.load_state_dict(state if state is not None else load_file(str(d/'diffusion_pytorch_model.safetensors')),
+                             strict=True)
     except Exception as e:
         raise PrunedmError(f"{what}: cannot rebuild the pruned model from {PRUNING_RECORD} ({first_line(e)})")
     unet.pruning_record = rec
@@ -671,6 +673,7 @@ def _load_pruned(d:Path, cls:type):
 
 # %% ../nbs/02_models.ipynb #b2d0a004
 SAMPLING_DEFAULTS = 'sampling.json'   # a conditional model's default guidance scale, beside its config
+PACKED = 'packed.safetensors'   # weights with the masked ones packed (deploy chapter), in place of the dense file
 
 def _load_local(path:Path):
     "`(model, scheduler)` from a model, pipeline or pruned folder; weights are read without unpickling anything."
@@ -681,7 +684,17 @@ def _load_local(path:Path):
     cls = check_config(cfg, f"model={str(path)!r}")
     check(any(d.glob('*.safetensors')) or any(d.glob('*.bin')),
           f"model={str(path)!r}: no weights (*.safetensors) beside {d/'config.json'}")
-    if (d/PRUNING_RECORD).exists(): model = _load_pruned(d, cls)
+    state = None
+    if (d/PACKED).is_file():   # weights stored packed (prunedm export --format sparse)
+        from prunedm.deploy import read_packed
+        state = read_packed(d/PACKED, f"model={str(path)!r}")[0]
+    if (d/PRUNING_RECORD).exists(): model = _load_pruned(d, cls, state)
+    elif state is not None:
+        try:
+            with _quiet(): model = cls.from_config(cfg)
+            model.load_state_dict(state, strict=True)
+        except Exception as e:
+            raise PrunedmError(f"model={str(path)!r}: {d/PACKED} does not fit its config.json ({first_line(e)})")
     else:
         try:   # diffusers reads .bin files with torch.load(weights_only=True): tensors only, no code
             with _quiet(): model = cls.from_pretrained(str(d))

@@ -264,7 +264,9 @@ def run_sample(model, # a model spec for load_model
                check_only:bool=False, # check every input, then return (run it before accelerate launch)
                classes=None, # a conditional model's classes, taken in turn by index: '0,3,7', a list, or all
                guidance:float|None=None, # a conditional model's guidance scale (default: the model's own, else 1)
-               prompts=None # a text-conditioned model's prompts, in turn by index: a list or a file of one a line
+               prompts=None, # a text-conditioned model's prompts, in turn by index: a list or a file of one a line
+               runtime:str='eager', # 'eager', 'compile' or 'onnx' (see the deploy chapter)
+               onnx=None # for 'onnx': an exported graph of this model (default: the folder's own, else one made now)
               )->dict:
     "Draw `n` images of `model` into `out` (PNGs, samples.npz, grid.png, summary.json); resumable, data-parallel."
     from prunedm.models import load_checked
@@ -272,6 +274,10 @@ def run_sample(model, # a model spec for load_model
     check_range('batch_size', batch_size, 1, integer=True)
     out = check_out(out, overwrite, dict(model=model))
     work = _work_dir(out, resume)
+    from prunedm.deploy import RUNTIMES, onnx_file, onnxruntime, use_runtime
+    check(runtime in RUNTIMES, f"runtime={runtime!r}: use one of {', '.join(RUNTIMES)}")
+    check(onnx is None or runtime == 'onnx', "onnx= names a graph for runtime='onnx'")
+    if runtime == 'onnx': onnxruntime()
     unet, sched = load_checked(model, device, 'its samples would be noise')
     T = sched.config.num_train_timesteps
     steps = steps or (100 if sampler == 'ddim' else T)
@@ -283,11 +289,12 @@ def run_sample(model, # a model spec for load_model
     condition(unet, [], classes, prompts); g = guidance_of(unet, guidance)   # each refuses what the model cannot take
     cond = ({} if g is None else dict(prompts=prompts, guidance=g) if is_text(unet) else
             dict(classes=parse_classes(classes, num_classes(unet)), guidance=g))
+    if runtime != 'eager': use_runtime(unet, runtime, onnx or onnx_file(model))   # an ONNX file is checked here
     if check_only: return dict(checked=True, model=str(model), n=n, sampler=sampler, steps=steps)
     acc = accelerator(device)
     rank, world = (acc.process_index, acc.num_processes) if acc else (0, 1)
     ident = dict(model=str(model), weights=fingerprint(unet.state_dict()), n=n, sampler=sampler, steps=steps, eta=eta,
-                 skip=skip, seed=seed, **cond)
+                 skip=skip, seed=seed, **cond, **({} if runtime == 'eager' else dict(runtime=runtime)))
     if acc: acc.wait_for_everyone()   # every process has checked the work folder before the first creates it
     if rank == 0:
         with writing(work, out, resume=work): _start(work, ident, resume)

@@ -13,12 +13,13 @@ from safetensors.torch import load_file, save_file
 
 from .core import *
 from .data import load_data
-from .models import UNET_NEVER_PRUNED, conv_linear_layers, load_checked, model_source, never_pruned, save_model
+from .models import (PACKED, SUBFOLDERS, UNET_NEVER_PRUNED, conv_linear_layers, load_checked, model_source,
+                            never_pruned, save_model)
 
 # %% auto #0
 __all__ = ['PROTECTED', 'prunable_layers', 'magnitude_scores', 'random_scores', 'to_groups', 'from_groups', 'nm_groupable',
            'check_nm_fits', 'nm_mask', 'nm_compliance', 'unstructured_masks', 'check_masks', 'apply_masks',
-           'mask_by_scores', 'sparsify', 'mask_stats', 'weight_sparsity', 'save_masks', 'load_masks',
+           'mask_by_scores', 'sparsify', 'mask_stats', 'weight_sparsity', 'save_masks', 'load_masks', 'has_masks',
            'plot_layer_sparsity', 'run_sparsify']
 
 # %% ../nbs/03_sparsity.ipynb #c25d932a
@@ -230,6 +231,12 @@ def load_masks(path, # a masks.safetensors file, or a folder holding one
               )->dict[str, torch.Tensor]:
     "Read masks (True = keep); with `model`, check that every mask fits one of its weights."
     path = Path(path)
+    packed = next((d/PACKED for d in (path, *(path/s for s in SUBFOLDERS)) if (d/PACKED).is_file()), None)
+    if path.is_dir() and not (path/'masks.safetensors').is_file() and packed:   # masks stored with packed weights
+        from prunedm.deploy import read_packed
+        masks = read_packed(packed)[1]
+        if model is not None: check_masks(masks, model, f'masks={str(packed)!r}')
+        return masks
     if path.is_dir(): path = path/'masks.safetensors'
     check(path.is_file(), f"masks={str(path)!r}: no such file; "
           "expected a masks.safetensors written by prunedm, or a folder holding one")
@@ -241,6 +248,13 @@ def load_masks(path, # a masks.safetensors file, or a folder holding one
           f"masks={str(path)!r} holds non-boolean tensors: masks are True = keep")
     if model is not None: check_masks(masks, model, f'masks={str(path)!r}')
     return masks
+
+# %% ../nbs/03_sparsity.ipynb #feaf294c
+def has_masks(folder # a model folder (or any spec: only a folder can hold masks)
+             )->bool:
+    "Does `folder` hold masks: masks.safetensors, or weights stored packed (whose layout is their masks)?"
+    p = Path(str(folder))
+    return (p/'masks.safetensors').is_file() or any((d/PACKED).is_file() for d in (p, *(p/s for s in SUBFOLDERS)))
 
 # %% ../nbs/03_sparsity.ipynb #d993acbe
 def plot_layer_sparsity(stats:dict, # label -> mask_stats result

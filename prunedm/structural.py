@@ -106,7 +106,8 @@ def prune_channels(unet:UNet2DModel, # the model (pruned in place)
                    ignore=(), # prefixes of layers to keep, besides conv_out and the stem
                    paper:bool=False, # keep only conv_out (the Diff-Pruning code's choice)
                    semantics:str='paper', # how ratio rounds under GroupNorm: 'paper' or 'tp>=1.4.1'
-                   fold_scale:bool=True # keep attention logits at the dense scale (see above)
+                   fold_scale:bool=True, # keep attention logits at the dense scale (see above)
+                   round_to:int=1 # keep every pruned width a multiple of this (rounded down, as torch-pruning's)
                   )->dict[str, list[int]]:
     "Remove the lowest-ranked channels of each dependency group of `unet` (in place); returns them by root layer."
     from diffusers.models.attention_processor import Attention
@@ -120,6 +121,7 @@ def prune_channels(unet:UNet2DModel, # the model (pruned in place)
         dep, idxs = group[0]
         C, g = len(idxs), _channel_groups(DG, group, heads)
         k = n_pruned(C, ratio, g, semantics) // g
+        if round_to > 1 and k and C % g == 0: k = _rounded(C, k, g, round_to)
         if k == 0 or C % g: continue
         imp = importance(group)
         if imp is None: continue
@@ -357,6 +359,13 @@ def prune_units(model, # a DiT or a text-conditioned UNet (pruned in place)
     return {k: v for k, v in removed.items() if v}
 
 # %% ../nbs/08_structural.ipynb #b8a0a001
+def _rounded(C:int, k:int, g:int, K:int)->int:
+    "Channels each of `g` parts loses so that the kept width is a multiple of K (and of g): rounded down, never to 0."
+    L = math.lcm(K, g)
+    kept = C - k * g
+    kept = max(kept - kept % L, min(L, C))   # torch-pruning's round_to rounds the kept width down; one multiple stays
+    return (C - kept) // g
+
 def _record(unet, rec0:dict|None, dense:dict, step:dict, **changes):
     "Set `unet.pruning_record`: the dense config, the earlier steps and this one, the blocks removed before, `changes`."
     carried = {k: rec0[k] for k in ('removed_blocks', 'bk_sdm') if rec0 and k in rec0}
@@ -364,13 +373,16 @@ def _record(unet, rec0:dict|None, dense:dict, step:dict, **changes):
                                semantics='paper', **{**carried, **changes})
 
 def _prune_with(unet, scheduler, criterion, name:str, ratio:float, data=None, ignore=(), paper:bool=False, seed:int=0,
-                progress:bool=True, reinit:bool=False, units:str|None=None, **options)->tuple:
+                progress:bool=True, reinit:bool=False, units:str|None=None, round_to:int=1, **options)->tuple:
     "Prune a model in place by the importance `criterion` returns (channels, or heads and MLP units); it and a summary."
     check(0 <= ratio < 1, f'ratio={ratio} is outside [0, 1)')
     by_units = is_dit(unet) or (is_text(unet) and units is not None)   # a text UNet: channels unless units
     check(by_units or units is None, f"units={units!r}: a UNet2DModel's channels are pruned by dependency group; "
           "units choose the heads or MLP units of a DiT or a text-conditioned UNet")
     check(not (by_units and paper), "paper=True keeps the Diff-Pruning code's choice of layers for a UNet's channels")
+    check_range('round_to', round_to, 1, integer=True)
+    check(not by_units or round_to == 1, f"round_to={round_to} rounds a UNet's channel widths; heads and MLP units "
+          "are pruned whole")
     units = units or 'heads+mlp'
     check(units in UNITS, f"units={units!r}: use one of {', '.join(UNITS)}")
     if by_units and ignore: select_names(list(transformer_blocks(unet)), list(ignore), what='ignore')
@@ -381,13 +393,14 @@ def _prune_with(unet, scheduler, criterion, name:str, ratio:float, data=None, ig
     importance, calib = criterion(unet, scheduler, data, seed=seed, progress=progress, **options)
     torch.manual_seed(seed)   # RandomImportance draws from the global generator
     if by_units: removed = prune_units(unet, importance, ratio, units, ignore, seed)
-    else: removed = prune_channels(unet, importance, ratio, ignore, paper)
+    else: removed = prune_channels(unet, importance, ratio, ignore, paper, round_to=round_to)
     seconds = time.time() - t0
     unet.zero_grad(set_to_none=True)
     if reinit: reinit_(unet, seed)
     w1, (macs, params) = layer_widths(unet), count_macs_params(unet)
     _record(unet, rec0, dense, dict(method=name, ratio=ratio, paper=paper, ignore=list(ignore),
-                                    **(dict(units=units) if by_units else {})))
+                                    **(dict(units=units) if by_units else {}),
+                                    **(dict(round_to=round_to) if round_to > 1 else {})))
     summary = dict(method=name, ratio=ratio, paper=paper, ignored=ignored, **(dict(units=units) if by_units else {}),
                    params_dense=params0, params=params,
                    macs_dense=macs0, macs=macs, criterion_seconds=seconds, groups_pruned=len(removed), removed=removed,
@@ -505,14 +518,15 @@ def prune_depth(unet, # a DiT (pruned in place)
                 scheduler, # its noise schedule
                 data:ImageData|None=None, # calibration images and labels
                 ratio:float=0.25, # share of the blocks to remove
-                seed:int=0, progress:bool=True, ignore=(), paper:bool=False, units=None,
+                seed:int=0, progress:bool=True, ignore=(), paper:bool=False, units=None, round_to:int=1,
                 skip_samples:COUNT=256 # (image, timestep) samples the loss of each block skipped is measured on
                )->tuple:
     "remove the transformer blocks whose skipping raises the calibration loss least (a DiT)"
     check(is_dit(unet), f"depth removes a DiT's transformer blocks, and the model is a {type(unet).__name__}: "
           "use a channel method")
     check(0 <= ratio < 1, f'ratio={ratio} is outside [0, 1)')
-    check(units is None and not paper, "depth removes whole blocks: units and paper do not apply")
+    check(units is None and not paper and round_to == 1,
+          "depth removes whole blocks: units, paper and round_to do not apply")
     L = len(unet.transformer_blocks)
     k = _n_removed(L, ratio, 'blocks')
     keep = [0, *(int(n.split('.')[-1]) for n in select_names(block_names(unet), list(ignore), what='ignore'))] \
@@ -544,11 +558,12 @@ def prune_bk_sdm(unet, # a text-conditioned UNet (pruned in place)
                  scheduler, # its noise schedule
                  data:ImageData|None=None, # not used: the recipe decides
                  ratio:float|None=None, # not used: the recipe decides
-                 seed:int=0, progress:bool=True, ignore=(), paper:bool=False, units=None,
+                 seed:int=0, progress:bool=True, ignore=(), paper:bool=False, units=None, round_to:int=1,
                  recipe:Literal['base', 'small', 'tiny']='base' # BK-SDM's U-Net: base, small or tiny
                 )->tuple:
     "remove blocks as BK-SDM: a ResNet-attention pair a stage (base), also the mid block (small) and a stage (tiny)"
     check(ratio is None, f"ratio={ratio}: bk-sdm removes the blocks its recipe names; give recipe, not ratio")
+    check(round_to == 1, f"round_to={round_to}: bk-sdm removes whole blocks; no width is pruned")
     check(units is None and not paper and not ignore, "bk-sdm removes whole blocks: units, paper and ignore "
           "do not apply")
     check(not (getattr(unet, 'pruning_record', None) or {}).get('bk_sdm'), "the model has had blocks removed by "

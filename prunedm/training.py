@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from .core import *
 from .data import *
 from .models import *
-from .sparsity import check_masks, load_masks, save_masks
+from .sparsity import check_masks, has_masks, load_masks, save_masks
 
 # %% auto #0
 __all__ = ['DISTILL', 'FINETUNE', 'EMBEDDED_RECIPE', 'EMBEDDED_DIT_RECIPE', 'EMBEDDED_COND_RECIPE', 'lr_at', 'ddpm_batch',
@@ -469,7 +469,7 @@ def run_finetune(model, # a model spec: a pruned, masked or dense folder (load_m
     check_options(TrainConfig, settings, 'run_finetune')
     tb = tensorboard_logger(tensorboard, out)
     unet, sched = load_checked(model, device, 'fine-tuning cannot mend it')
-    masks = load_masks(model, unet) if (Path(str(model))/'masks.safetensors').is_file() else None
+    masks = load_masks(model, unet) if has_masks(model) else None
     tspec, tch = _teacher(model, teacher, device)
     cfg = _finetune_cfg(tch, distill, settings)
     data, t0 = load_data(data, like=unet), time.time()
