@@ -11,7 +11,8 @@ statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Produ
 lic = licenses[cfg['license']]
 requirements = cfg.get('requirements', '').split()
 onnx_requirements = cfg.get('onnx_requirements', '').split()   # the extra for ONNX export and runtime
-dev_requirements = cfg.get('dev_requirements', '').split() + onnx_requirements   # the tests use every extra
+ray_requirements = cfg.get('ray_requirements', '').split()   # the extra for sweeps on a Ray cluster
+dev_requirements = cfg.get('dev_requirements', '').split() + onnx_requirements + ray_requirements   # every extra
 scripts = [o.strip() for o in cfg.get('console_scripts', '').split(';') if o.strip()]
 
 setuptools.setup(
@@ -34,7 +35,7 @@ setuptools.setup(
     include_package_data=True,
     python_requires='>=' + cfg['min_python'],
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'onnx': onnx_requirements},
+    extras_require={'dev': dev_requirements, 'onnx': onnx_requirements, 'ray': ray_requirements},
     entry_points={'console_scripts': scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     zip_safe=False,
 )

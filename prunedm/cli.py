@@ -8,6 +8,7 @@ import argparse, os, re, signal, sys, warnings
 from pathlib import Path
 
 from .core import COUNT, FRACTION, POSITIVE, SEED, SIZE, Num, PrunedmError, check
+from .sweep import _p_sweep, cmd_sweep
 
 # %% auto #0
 __all__ = ['COMMANDS', 'cmd_sparsify', 'cmd_prune', 'cmd_analyze', 'cmd_extract_masks', 'cmd_maskpro', 'cmd_finetune',
@@ -520,6 +521,10 @@ COMMANDS = {
     'compare': (
         'one report over any models: size, sparsity, loss, FID, KID, latency, memory (CSV, Markdown, HTML)',
         _p_compare, cmd_compare),
+    'sweep': (
+        'a grid of methods x amounts (ratio, sparsity, N:M) x fine-tune steps x sampling steps, each point its stages '
+        'in a folder of its own; results.csv grows as points finish; resumable; --workers N or --ray ADDRESS',
+        _p_sweep, cmd_sweep),
     'export': ('an ONNX graph checked against eager (--format onnx), or the masked weights packed (--format sparse)',
                _p_export, cmd_export)}
 
@@ -548,7 +553,8 @@ def _run(a):
         for w in caught: warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except PrunedmError as e: _fail(_flags(str(e)))
     except KeyboardInterrupt as e:
-        print('prunedm: interrupted; nothing was written to --out', file=sys.stderr)
+        print('prunedm: interrupted; ' + ('the finished points in --out are kept: run the same command to resume'
+              if a.command == 'sweep' else 'nothing was written to --out'), file=sys.stderr)
         sys.exit(143 if isinstance(e, _Terminated) else 130)
     except Exception as e:
         if isinstance(e, MemoryError) or isinstance(e, RuntimeError) and 'allocate' in str(e):
