@@ -8,7 +8,7 @@ import argparse, os, re, signal, sys, warnings
 from pathlib import Path
 
 from .core import COUNT, FRACTION, POSITIVE, SEED, SIZE, Num, PrunedmError, check
-from .sweep import _p_sweep, cmd_sweep
+from .sweep import add_sweep_args, cmd_sweep
 
 # %% auto #0
 __all__ = ['COMMANDS', 'cmd_sparsify', 'cmd_prune', 'cmd_analyze', 'cmd_extract_masks', 'cmd_maskpro', 'cmd_finetune',
@@ -524,7 +524,7 @@ COMMANDS = {
     'sweep': (
         'a grid of methods x amounts (ratio, sparsity, N:M) x fine-tune steps x sampling steps, each point its stages '
         'in a folder of its own; results.csv grows as points finish; resumable; --workers N or --ray ADDRESS',
-        _p_sweep, cmd_sweep),
+        add_sweep_args, cmd_sweep),
     'export': ('an ONNX graph checked against eager (--format onnx), or the masked weights packed (--format sparse)',
                _p_export, cmd_export)}
 

@@ -14,8 +14,8 @@ import numpy as np
 __all__ = ['COUNT', 'SIZE', 'FRACTION', 'POSITIVE', 'SEED_MAX', 'SEED', 'MARKER', 'CKPT_FILE', 'LEVELS', 'LEVEL_ARGS', 'METHODS',
            'PrunedmError', 'check', 'Num', 'check_range', 'check_memory', 'get_device', 'check_seed', 'seed_everything',
            'evaluating', 'writable_parent', 'first_line', 'accelerator', 'check_out', 'write_failure', 'note',
-           'writing', 'atomic_dir', 'resume_dir', 'remove_ours', 'save_json', 'load_json', 'load_state', 'fingerprint',
-           'save_checkpoint', 'load_checkpoint', 'optimizer_state', 'load_optimizer_state', 'parse_nm',
+           'writing', 'atomic_dir', 'resume_dir', 'remove_ours', 'jsonable', 'save_json', 'load_json', 'load_state',
+           'fingerprint', 'save_checkpoint', 'load_checkpoint', 'optimizer_state', 'load_optimizer_state', 'parse_nm',
            'check_sparsity', 'match_prefix', 'select_names', 'Option', 'Method', 'method_options', 'register_method',
            'method_names', 'get_method', 'check_options', 'check_value', 'use_method', 'method_settings', 'config_type',
            'method_table']
@@ -347,7 +347,7 @@ def remove_ours(d:Path, # a work folder prunedm made
     return left
 
 # %% ../nbs/00_core.ipynb #e6ba0380
-def _jsonable(o):
+def jsonable(o):
     import torch
     if isinstance(o, np.generic): return o.item()
     if isinstance(o, (torch.Tensor, np.ndarray)): return o.tolist()
@@ -361,7 +361,7 @@ def save_json(obj, path):
     path = Path(path)
     tmp = path.with_name(path.name + '.tmp')
     try:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + '\n')
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=jsonable) + '\n')
         os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
@@ -402,7 +402,7 @@ def save_checkpoint(path, # the checkpoint file (safetensors)
     tmp = path.with_name(path.name + '.tmp')
     try:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp),
-                  metadata={'prunedm': json.dumps(meta, default=_jsonable)})
+                  metadata={'prunedm': json.dumps(meta, default=jsonable)})
         os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
 
@@ -418,8 +418,8 @@ def load_checkpoint(path, identity:dict|None=None)->tuple[dict, dict]:
         why = str(e).splitlines()[0][:80]
         raise PrunedmError(f"checkpoint {path} is unreadable ({why}): delete it to start afresh")
     for k, v in (identity or {}).items():
-        got = json.loads(json.dumps(meta.get('identity', {}).get(k), default=_jsonable))
-        want = json.loads(json.dumps(v, default=_jsonable))
+        got = json.loads(json.dumps(meta.get('identity', {}).get(k), default=jsonable))
+        want = json.loads(json.dumps(v, default=jsonable))
         check(got == want, f"the checkpoint in {Path(path).parent} belongs to a run with another {k} "
               f"({got!r}, this run: {v!r}): rerun with that run's settings to resume, or write to another folder")
     return tensors, meta

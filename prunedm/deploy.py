@@ -17,7 +17,6 @@ from safetensors.torch import save_file
 
 from .core import *
 from .models import *
-from .models import _quiet, _timesteps, _unet_dir
 from .sparsity import from_groups, has_masks, load_masks, nm_groupable, save_masks, to_groups
 
 # %% auto #0
@@ -69,7 +68,7 @@ def onnxruntime():
 @contextmanager
 def _quiet_export():
     "torch's exporter reports its steps on stdout and warns about its own internals: keep both out of the way."
-    with warnings.catch_warnings(), redirect_stdout(io.StringIO()), _quiet():
+    with warnings.catch_warnings(), redirect_stdout(io.StringIO()), quiet_loading():
         warnings.simplefilter('ignore')
         yield
 
@@ -142,7 +141,7 @@ class Runtime:
         self.name, self.fn, self.kw = name, fn, kw
     def __call__(self, sample, timestep, **cond):
         c = cond.get(self.kw) if self.kw else None
-        ins = (sample, _timesteps(timestep, sample).long(), *(() if c is None else (c,)))
+        ins = (sample, as_timesteps(timestep, sample).long(), *(() if c is None else (c,)))
         return SimpleNamespace(sample=self.fn(*ins))
     def __repr__(self): return f'Runtime({self.name!r})'
 
@@ -188,7 +187,7 @@ def onnx_file(spec)->Path|None:
     "The ONNX graph `prunedm export` wrote into a model folder, or None (not a folder, or none there)."
     p = Path(str(spec))
     if not p.is_dir(): return None
-    try: f = _unet_dir(p)/ONNX_FILE
+    try: f = unet_dir(p)/ONNX_FILE
     except PrunedmError: return None
     return f if f.is_file() else None
 
@@ -364,7 +363,7 @@ def run_export(model, # a model spec for load_model (for 'sparse': a folder with
     t0, src = time.time(), model_source(model)
     with atomic_dir(out, overwrite) as tmp:
         save_model(unet, sched, tmp)
-        d = _unet_dir(tmp)
+        d = unet_dir(tmp)
         if format == 'onnx':
             info = export_onnx(unet, d/ONNX_FILE, atol)
             if masks is not None: save_masks(masks, tmp/'masks.safetensors')   # the folder stays complete

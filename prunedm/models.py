@@ -21,14 +21,15 @@ from .data import *
 __all__ = ['DENOISERS', 'TEXT_PARTS', 'UNET_NEVER_PRUNED', 'PRUNING_RECORD', 'BK_RECIPES', 'ASSETS', 'EMBEDDED_DDPM',
            'EMBEDDED_DIT', 'EMBEDDED_COND', 'EMBEDDED', 'SUBFOLDERS', 'SAMPLING_DEFAULTS', 'PACKED', 'ARCHS',
            'embedded_config', 'tiny_unet', 'denoiser_class', 'is_dit', 'is_text', 'check_config', 'image_shape',
-           'num_classes', 'null_class', 'encode_prompts', 'null_condition', 'denoise', 'guided', 'drop_labels',
-           'inner_label_dropout', 'is_latent', 'decode', 'LatentData', 'vae_scale', 'latent_data', 'check_data',
-           'data_labels', 'caption_embeddings', 'tiny_text_unet_config', 'sd15_unet_config', 'tiny_vae',
+           'num_classes', 'null_class', 'as_timesteps', 'encode_prompts', 'null_condition', 'denoise', 'guided',
+           'drop_labels', 'inner_label_dropout', 'is_latent', 'decode', 'LatentData', 'vae_scale', 'latent_data',
+           'check_data', 'data_labels', 'caption_embeddings', 'tiny_text_unet_config', 'sd15_unet_config', 'tiny_vae',
            'tiny_tokenizer', 'tiny_text_encoder', 'tiny_sd_pipeline', 'embedded_dit_config', 'tiny_dit', 'dit_init',
            'embedded_cond_config', 'warm_start', 'embedded_cond_init', 'example_inputs', 'text_shape', 'ddpm_scheduler',
            'block_names', 'conv_linear_layers', 'never_pruned', 'layer_widths', 'attention_heads', 'sync_modules',
-           'remove_blocks', 'dense_blocks', 'resize_modules', 'bk_sdm', 'cifar10_config', 'dit_xl2_config',
-           'load_model', 'save_model', 'model_source', 'denoising_loss', 'check_finite', 'load_checked']
+           'remove_blocks', 'dense_blocks', 'resize_modules', 'bk_sdm', 'quiet_loading', 'unet_dir', 'cifar10_config',
+           'dit_xl2_config', 'load_model', 'save_model', 'model_source', 'denoising_loss', 'check_finite',
+           'load_checked']
 
 # %% ../nbs/02_models.ipynb #ad5f259a
 def embedded_config()->dict:
@@ -94,7 +95,7 @@ def null_class(model)->int|None:
     return emb.num_classes if emb.embedding_table.num_embeddings > emb.num_classes else None
 
 # %% ../nbs/02_models.ipynb #c2282e78
-def _timesteps(t, x:torch.Tensor)->torch.Tensor:
+def as_timesteps(t, x:torch.Tensor)->torch.Tensor:
     "Timesteps `t` (one for all, or one per image) as a tensor of one per image of `x`."
     t = torch.as_tensor(t, device=x.device)
     return t.expand(len(x)) if t.ndim == 0 else t
@@ -142,7 +143,7 @@ def denoise(model, # a supported denoiser
         if labels is None:
             check(null_class(model) is not None, "the model is class-conditional without a null class: give labels")
             labels = null_condition(model, len(x))
-        eps = call(x, _timesteps(t, x), class_labels=labels.to(x.device)).sample
+        eps = call(x, as_timesteps(t, x), class_labels=labels.to(x.device)).sample
         return eps[:, :x.shape[1]]   # a DiT that learns its variance (out_channels 2C) predicts it second: dropped
     check(labels is not None or k is None, f"the model is conditioned on {k} classes: give labels")
     return call(x, t, class_labels=labels.to(x.device) if labels is not None else None).sample
@@ -157,7 +158,7 @@ def guided(model, # a supported denoiser
     if labels is None or guidance == 1: return denoise(model, x, t, labels)
     null = null_condition(model, len(x))
     check(null is not None, f"guidance={guidance:g} needs a model trained with a null class (label dropout)")
-    t2 = _timesteps(t, x).repeat(2)
+    t2 = as_timesteps(t, x).repeat(2)
     c, u = denoise(model, torch.cat([x, x]), t2, torch.cat([labels, null.to(labels.device)])).chunk(2)
     return u + guidance * (c - u)
 
@@ -594,7 +595,7 @@ EMBEDDED = {'embedded': EMBEDDED_DDPM, 'embedded-dit': EMBEDDED_DIT,   # the mod
 
 # %% ../nbs/02_models.ipynb #873ee486
 @contextmanager
-def _quiet():
+def quiet_loading():
     "Silence the warnings, log lines and progress bars of loading and saving (a user sees one line or none)."
     import sys
     logs = [logging.getLogger(n) for n in ('diffusers', 'transformers', 'huggingface_hub')]
@@ -618,7 +619,7 @@ def _load_scheduler(*dirs)->DDPMScheduler:
         for f in (d/'scheduler_config.json', d/'scheduler'/'scheduler_config.json'):
             if f.exists():
                 try:
-                    with _quiet(): return DDPMScheduler.from_pretrained(str(f.parent))
+                    with quiet_loading(): return DDPMScheduler.from_pretrained(str(f.parent))
                 except Exception as e:
                     raise PrunedmError(f"cannot read the scheduler config {f}: {first_line(e)}")
     return ddpm_scheduler()
@@ -626,7 +627,7 @@ def _load_scheduler(*dirs)->DDPMScheduler:
 # %% ../nbs/02_models.ipynb #ed7635a5
 SUBFOLDERS = ('unet', 'transformer')   # where a diffusers pipeline folder keeps its denoiser
 
-def _unet_dir(path:Path)->Path:
+def unet_dir(path:Path)->Path:
     "The folder holding the denoiser's config.json in a model folder or a pipeline folder (unet/ or transformer/)."
     for d in (path, *(path/s for s in SUBFOLDERS)):
         if (d/'config.json').exists(): return d
@@ -638,7 +639,7 @@ def _unet_dir(path:Path)->Path:
 # %% ../nbs/02_models.ipynb #04f60981
 def _check_size(cls:type, config:dict, rec:dict|None, what:str):
     "Refuse, before anything is allocated, a `cls` (dense `config`, resized as `rec` says) larger than the memory."
-    with torch.device('meta'), _quiet():   # every tensor on the meta device: shapes only, no memory
+    with torch.device('meta'), quiet_loading():   # every tensor on the meta device: shapes only, no memory
         unet = cls.from_config(config)   # built dense first
         n = sum(p.numel() for p in unet.parameters())
         if rec:
@@ -662,7 +663,7 @@ def _load_pruned(d:Path, cls:type, state:dict|None=None):
     except Exception as e:
         raise PrunedmError(f"{what}: cannot rebuild the pruned model from {PRUNING_RECORD} ({first_line(e)})")
     try:
-        with _quiet(): unet = cls.from_config(rec['dense_config'])
+        with quiet_loading(): unet = cls.from_config(rec['dense_config'])
         _resize(unet, rec)
         unet.load_state_dict(state if state is not None else load_file(str(d/'diffusion_pytorch_model.safetensors')),
                              strict=True)
@@ -677,7 +678,7 @@ PACKED = 'packed.safetensors'   # weights with the masked ones packed (deploy ch
 
 def _load_local(path:Path):
     "`(model, scheduler)` from a model, pipeline or pruned folder; weights are read without unpickling anything."
-    d = _unet_dir(path)
+    d = unet_dir(path)
     try: cfg = load_json(d/'config.json')
     except Exception as e:
         raise PrunedmError(f"model={str(path)!r}: {d/'config.json'} is not valid JSON ({first_line(e)})")
@@ -691,13 +692,13 @@ def _load_local(path:Path):
     if (d/PRUNING_RECORD).exists(): model = _load_pruned(d, cls, state)
     elif state is not None:
         try:
-            with _quiet(): model = cls.from_config(cfg)
+            with quiet_loading(): model = cls.from_config(cfg)
             model.load_state_dict(state, strict=True)
         except Exception as e:
             raise PrunedmError(f"model={str(path)!r}: {d/PACKED} does not fit its config.json ({first_line(e)})")
     else:
         try:   # diffusers reads .bin files with torch.load(weights_only=True): tensors only, no code
-            with _quiet(): model = cls.from_pretrained(str(d))
+            with quiet_loading(): model = cls.from_pretrained(str(d))
         except Exception as e:
             raise PrunedmError(f"model={str(path)!r}: cannot load the {cls.__name__} ({first_line(e)})")
     if (d/SAMPLING_DEFAULTS).is_file():
@@ -706,7 +707,7 @@ def _load_local(path:Path):
             raise PrunedmError(f"model={str(path)!r}: {d/SAMPLING_DEFAULTS} is damaged ({first_line(e)})")
     if (path/'vae'/'config.json').is_file():   # a latent model: a pipeline's VAE, or one save_model kept
         try:
-            with _quiet(): _attach_vae(model, AutoencoderKL.from_pretrained(str(path/'vae')))
+            with quiet_loading(): _attach_vae(model, AutoencoderKL.from_pretrained(str(path/'vae')))
         except Exception as e:
             raise PrunedmError(f"model={str(path)!r}: cannot load its VAE from {path/'vae'} ({first_line(e)})")
     if is_text(model) and d != path: _attach(model, **_load_text_parts(path, f"model={str(path)!r}"))
@@ -734,7 +735,7 @@ def _load_text_parts(path, # a pipeline folder, or a hub id
         if not hub: check((Path(path)/name).is_dir(), f"{what} is a text-conditioned pipeline without {name}/: "
                           "its prompts cannot be encoded (copy the whole pipeline folder)")
         try:
-            with _quiet():
+            with quiet_loading():
                 cls = getattr(transformers, auto)
                 parts[name] = (cls.from_pretrained(path, subfolder=name) if hub else
                                cls.from_pretrained(str(Path(path)/name)))
@@ -761,7 +762,7 @@ def _load_hub(repo_id:str):
     check(_hub_reachable(), f"{where} cannot be reached from here; download the model where it can "
           "(or set HF_HUB_OFFLINE=1 to use the local cache) and pass the local folder")
     try:
-        with _quiet():
+        with quiet_loading():
             for sub in (None, *SUBFOLDERS):
                 try: cfg = UNet2DModel.load_config(repo_id, subfolder=sub)
                 except EnvironmentError: continue
@@ -845,7 +846,7 @@ def save_model(unet:nn.Module, # the model; a pruned one carries pruning_record,
         save_json(dict(rec, widths=layer_widths(unet), heads=attention_heads(unet)), d/PRUNING_RECORD)
     if getattr(unet, 'guidance', None) is not None: save_json(dict(guidance=unet.guidance), d/SAMPLING_DEFAULTS)
     parts = {k: unet.__dict__.get(k) for k in ('vae', *TEXT_PARTS)}
-    with _quiet():
+    with quiet_loading():
         for k, v in parts.items():
             if v is not None: v.save_pretrained(str(out/k))   # safetensors, the default of both libraries
     if is_text(unet) and all(v is not None for v in parts.values()): _pipeline_index(out, unet, scheduler, parts)
