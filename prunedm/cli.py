@@ -333,11 +333,14 @@ def cmd_evaluate(a):
     "Evaluate one model: summary.json, samples.png, loss_by_t.csv."
     from prunedm.evaluation import run_evaluate
     res = run_evaluate(a.model, a.out, a.data, a.n_samples, a.steps, a.seed, a.probe_size, a.device, a.overwrite,
-                       guidance=a.guidance)
-    fid = 'n/a' if res['fid'] is None else f"{res['fid']:.3f}"
-    acc = (f", class accuracy {res['class_accuracy']:.1%} at guidance {res['guidance']:g}"
-           if 'class_accuracy' in res else '')
-    print(f"loss {res['loss']:.5f} +- {res['loss_se']:.5f}, FID {fid} ({a.n_samples} samples){acc}, "
+                       guidance=a.guidance, seeds=a.seeds)
+    fid = 'n/a' if res['fid'] is None else f"{res['fid']:.3f}" + (f" +- {res['fid_hw']:.3f}" if res.get('fid_hw')
+                                                                    else '')
+    sets = f"{a.seeds} sets of {a.n_samples} samples, 95% interval" if a.seeds > 1 else f"{a.n_samples} samples"
+    share = lambda k: f"{res[k]:.1%} ({res[k + '_lo']:.1%}-{res[k + '_hi']:.1%})"
+    acc = (f", class accuracy {share('class_accuracy')} at guidance {res['guidance']:g}"
+           if 'class_accuracy' in res else f", confident {share('confident')}" if 'confident' in res else '')
+    print(f"loss {res['loss']:.5f} +- {res['loss_se']:.5f}, FID {fid} ({sets}){acc}, "
           f"{res['params']/1e6:.2f}M params, {res['macs']/1e6:.0f}M MACs, sparsity {res['sparsity']:.3f} -> {a.out}")
 
 def _p_evaluate(p):
@@ -345,8 +348,13 @@ def _p_evaluate(p):
     p.add_argument('--n-samples', type=Num(int, 2), default=256, help='DDIM samples for FID')
     p.add_argument('--steps', type=Num(int, 1, 1000), default=50, help='DDIM steps')
     p.add_argument('--probe-size', type=Num(int, 2), default=4096, help='fixed (x0, t, noise) triples for the loss')
+    _add_seeds(p)
     _add_guidance(p)
     _add_out(p)
+
+def _add_seeds(p):
+    p.add_argument('--seeds', type=Num(int, 1, 1000), default=1, help='independent sets of --n-samples (seeds SEED, '
+                   'SEED+1, ...): FID and KID get a 95%% interval over them (1: none)')
 
 def cmd_compare(a):
     "Measure models side by side: report.md, report.html, results.csv, summary.json, sample grids and plots."
@@ -354,19 +362,22 @@ def cmd_compare(a):
     rows = run_compare(a.models, a.out, a.data, a.n_samples, a.steps, a.probe_size, a.seed, not a.speed_only,
                        a.batch_size, a.repeats, a.warmup, a.device, a.overwrite,
                        command=' '.join(['prunedm', *sys.argv[1:]]), runtimes=_runtimes(a.runtime),
-                       sampling_repeats=a.sampling_repeats)
+                       sampling_repeats=a.sampling_repeats, seeds=a.seeds, baseline=_baseline(a.baseline, a.models))
     print(md_table(rows, [c for c in COMPARE_COLUMNS if any(r.get(c) is not None for r in rows)]))
     print(f"report: {Path(a.out)/'report.html'}")
 
 def _p_compare(p):
     p.add_argument('models', nargs='+', metavar='MODEL',
-                   help="model folders, 'embedded' or arch:NAME; the first is the baseline")
+                   help="model folders, 'embedded' or arch:NAME; the first is the baseline unless --baseline")
     p.add_argument('--data', default='embedded',
                    help="images whose held-out part is the FID reference: 'embedded', 'cifar10:PATH' or a folder")
     p.add_argument('--n-samples', type=Num(int, 2), default=256, help='DDIM samples per model for FID and KID')
     p.add_argument('--steps', type=Num(int, 1, 1000), default=50, help='DDIM steps')
     p.add_argument('--probe-size', type=Num(int, 2), default=4096, help='fixed (x0, t, noise) triples for the loss')
     p.add_argument('--seed', type=SEED, default=0, help='seeds the probe set and the samples (0 to 2^63 - 1)')
+    _add_seeds(p)
+    p.add_argument('--baseline', default='0', help='the model the others are compared with, paired: its spec or its '
+                   'position among MODEL (0 is the first); it heads the table')
     p.add_argument('--speed-only', action='store_true', help='sizes, latency and memory only: no loss, FID or samples')
     p.add_argument('--batch-size', type=COUNT, default=16, help='images per timed forward pass')
     p.add_argument('--repeats', type=COUNT, default=15, help='timed rounds (each runs every model once)')
@@ -377,6 +388,10 @@ def _p_compare(p):
                    help='rounds of the whole DDIM loop timed for images per second (0: none)')
     _add_device(p)
     _add_out(p)
+
+def _baseline(b:str, models:list):
+    "--baseline as run_compare takes it: a spec among the models, else a position."
+    return b if b in models or not b.isdigit() else int(b)
 
 def _runtimes(s:str)->tuple:
     "The runtimes of a comma-separated --runtime."

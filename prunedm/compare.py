@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_compare.ipynb #f0a0a004
 from __future__ import annotations
-import math, os, sys, time
+import math, os, re, sys, time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,15 +17,15 @@ from .core import *
 from .data import *
 from .models import *
 from .sampling import save_grid
-from .evaluation import Evaluator, PROBE_SIZE, count_macs_params
+from .evaluation import Evaluator, PROBE_SIZE, count_macs_params, paired_difference, seeds_needed
 from .structural import prune_channels
 from .sparsity import has_masks, load_masks, weight_sparsity
 from .deploy import RUNTIMES, onnx_file, onnxruntime, set_runtime, use_runtime
 
-
 # %% auto #0
-__all__ = ['COLUMNS', 'COMPARE_COLUMNS', 'size_table', 'time_models', 'runtime_fns', 'sampling_throughput', 'fmt', 'md_table',
-           'describe', 'peak_memory', 'write_report', 'caveats', 'run_compare']
+__all__ = ['COLUMNS', 'DIFFS', 'LOWER', 'HIGHER', 'SPREADS', 'COMPARE_COLUMNS', 'size_table', 'time_models', 'runtime_fns',
+           'sampling_throughput', 'fmt', 'best_rows', 'md_table', 'describe', 'family', 'row_family', 'peak_memory',
+           'write_report', 'pareto', 'colours', 'caveats', 'run_compare']
 
 # %% ../nbs/10_compare.ipynb #b1012be8
 def size_table(spec:str='arch:cifar10', # a model spec for load_model
@@ -160,8 +160,18 @@ COLUMNS = {   # column -> (header, definition, format)
     'model': ('model', 'the model: a folder, `embedded`, `arch:NAME`, or a label', str),
     'method': ('method', "how the model was made, from its folder's summary.json", str),
     'params': ('params', 'parameters', _si),
+    'nonzero_params': ('nonzero params', 'parameters that are not zero: what is left to store once masks are packed',
+                       _si),
     'macs': ('MACs', "multiply-accumulates of one forward pass on one image (torch-pruning's counter); "
                      "zeros of weight-level masks still count", _si),
+    'steps': ('DDIM steps', 'sampling steps of the samples FID is computed on', str),
+    'fid_dense_same_compute': ('FID dense, same compute', "the dense model's FID at the same MACs × steps, "
+                               "interpolated (in log compute) between the dense points sampled with fewer steps; "
+                               "below this model's FID, sampling the dense model with fewer steps beats the pruning",
+                               _digits(3)),
+    'sampling_macs': ('MACs × steps', 'multiply-accumulates of the whole DDIM loop for one image: steps × MACs, the '
+                                      'compute a pruned model and a dense one sampled with fewer steps are matched on',
+                      _si),
     'sparsity': ('sparsity', 'share of zero weights in the conv and linear layers', _pct),
     'nm_compliance': ('N:M', 'share of weight groups that keep the mask pattern (e.g. 2 of every 4 inputs), '
                              'in the masked layers', lambda v: f'{v:.2f}'),
@@ -172,18 +182,22 @@ COLUMNS = {   # column -> (header, definition, format)
     'loss': ('loss', 'held-out denoising MSE on a fixed probe set of (image, timestep, noise) triples; '
                      'lower is better', _digits(4)),
     'loss_se': ('± se', 'standard error of that loss', _digits(2)),
-    'fid': ('FID', 'Fréchet distance between features of the samples and of the reference images; lower is better',
+    'fid': ('FID', 'Fréchet distance between features of the samples and of the reference images; lower is better. '
+                   '± its 95% t interval over independent sample sets, where there are several (`--seeds`)',
             _digits(3)),
     'kid': ('KID', 'kernel inception distance (unbiased MMD², cubic kernel) in the same features; '
-                   'near 0 for real images', _digits(2)),
-    'confident': ('confident', "share of samples the digit classifier assigns a class with p >= 0.9", _pct),
+                   'near 0 for real images. ± its 95% interval over sample sets; with one set, (sd) is the spread '
+                   'over 100 random subsets of the reference, which is no interval of the samples', _digits(2)),
+    'confident': ('confident', "share of samples the digit classifier assigns a class with p >= 0.9; "
+                               "(lo–hi) its 95% Wilson interval", _pct),
     'class_accuracy': ('class accuracy', "a class-conditional model's samples drawn for every class in turn: the share "
-                                         "the digit classifier assigns to the class asked for", _pct),
+                                         "the digit classifier assigns to the class asked for; (lo–hi) its 95% Wilson "
+                                         "interval", _pct),
     'guidance': ('guidance', "the classifier-free guidance scale a class-conditional model was sampled with",
                  lambda v: f'{v:g}'),
     'finetune_s': ('fine-tune', 'seconds of fine-tuning', lambda v: f'{v:.0f} s'),
-    'latency_ms': ('latency', 'median time of one forward pass of a batch, models timed in turn, round after round',
-                   lambda v: f'{_sig(v, 3)} ms'),
+    'latency_ms': ('latency', 'median time of one forward pass of a batch, models timed in turn, round after round; '
+                              '(IQR) the interquartile range over the rounds', lambda v: f'{_sig(v, 3)} ms'),
     'speedup': ('speed-up', "the first model's latency over this one's", lambda v: f'{v:.2f}x'),
     **{f'latency_{rt}_ms': (f'latency {rt}', f'the same median latency, the model run in {rt}',
                             lambda v: f'{_sig(v, 3)} ms') for rt in RUNTIMES},
@@ -196,29 +210,72 @@ COLUMNS = {   # column -> (header, definition, format)
     'peak_mem_MB': ('peak memory', 'weights plus the most memory live during one forward pass of a batch '
                                    '(the allocator, measured)', lambda v: f'{_sig(v, 3)} MB')}
 
-def fmt(col:str, # a column of COLUMNS (others: 4 significant digits)
-        v)->str:
-    "A value of column `col` as people write it; blank when missing."
-    if v is None or (isinstance(v, float) and math.isnan(v)): return ''
-    f = COLUMNS.get(col, (col, '', None))[2]
-    return f(v) if f else (_sig(v, 4) if isinstance(v, float) else str(v))
+DIFFS = ('loss', 'fid', 'kid', 'confident', 'class_accuracy')   # metrics compared with the baseline, paired
+COLUMNS.update({f'{k}_diff': (f'Δ {COLUMNS[k][0]}', f"this model's {COLUMNS[k][0]} minus the baseline's, paired "
+                              "item by item, ± its 95% interval; * where the interval excludes zero", None)
+                for k in DIFFS})
+LOWER = {'params', 'nonzero_params', 'macs', 'sampling_macs', 'loss', 'fid', 'kid', 'latency_ms', 'peak_mem_MB',
+         'loss_before', 'fid_before',
+         *(f'latency_{rt}_ms' for rt in RUNTIMES), *(f'{k}_diff' for k in ('loss', 'fid', 'kid'))}   # lower is better
+HIGHER = {'confident', 'class_accuracy', 'class_accuracy_before', 'speedup', 'images_per_s', 'sampling_speedup',
+          *(f'speedup_{rt}' for rt in RUNTIMES), 'confident_diff', 'class_accuracy_diff'}   # higher is better
 
+def _diff(k:str, d:float, hw:float|None)->str:
+    "A paired difference of metric `k`: signed, shares in percentage points, ± its interval, * when it excludes 0."
+    pp = k in ('confident', 'class_accuracy')
+    s = ('+' if d >= 0 else '−') + (f'{100 * abs(d):.1f} pp' if pp else _sig(abs(d), 3))
+    if hw is None: return s
+    w = f'{100 * hw:.1f}' if pp else _sig(hw, 2)
+    return f'{s} ± {w}' + (' *' if abs(d) > hw else '')
+
+def _spread(col:str, r:dict)->str:
+    "The uncertainty a row holds for column `col`, as it is written beside the number."
+    if col in ('fid', 'kid') and r.get(f'{col}_hw') is not None: return f" ± {_sig(r[f'{col}_hw'], 2)}"
+    if col == 'kid' and r.get('kid_std') is not None: return f" (sd {_sig(r['kid_std'], 2)})"
+    if col in ('confident', 'class_accuracy') and r.get(f'{col}_lo') is not None:
+        return f" ({100 * r[f'{col}_lo']:.1f}–{100 * r[f'{col}_hi']:.1f})"
+    if col == 'latency_ms' and r.get('iqr_ms') is not None: return f" (IQR {_sig(r['iqr_ms'], 2)})"
+    return ''
+
+def fmt(col:str, # a column of COLUMNS (others: 4 significant digits)
+        v, # its value
+        row:dict|None=None # the whole row: its interval is written beside the value
+       )->str:
+    "A value of column `col` as people write it, with its interval when `row` has one; blank when missing."
+    if v is None or (isinstance(v, float) and math.isnan(v)): return ''
+    if col.endswith('_diff') and col[:-5] in DIFFS: return _diff(col[:-5], v, (row or {}).get(col + '_hw'))
+    f = COLUMNS.get(col, (col, '', None))[2]
+    s = f(v) if f else (_sig(v, 4) if isinstance(v, float) else str(v))
+    return s + (_spread(col, row) if row else '')
+
+def best_rows(rows:list[dict], cols:list[str])->dict:
+    "column -> the indices of the rows holding its best value (lower or higher is better), where values differ."
+    out = {}
+    for c in cols:
+        if c not in LOWER | HIGHER: continue
+        v = {i: r[c] for i, r in enumerate(rows) if isinstance(r.get(c), (int, float)) and math.isfinite(r[c])}
+        if len(set(v.values())) < 2: continue
+        b = (min if c in LOWER else max)(v.values())
+        out[c] = {i for i, x in v.items() if x == b}
+    return out
 
 # %% ../nbs/10_compare.ipynb #77b807ae
 def md_table(rows:list[dict], # one dict per row
              cols:list[str], # the columns to show
-             headers:bool=True # readable headers (COLUMNS'), else the column keys
+             headers:bool=True, # readable headers (COLUMNS'), else the column keys
+             best:bool=False # the best value of each column in bold
             )->str:
-    "A Markdown table of `rows` with columns `cols`, numbers as people write them (`fmt`)."
+    "A Markdown table of `rows` with columns `cols`, numbers as people write them (`fmt`), intervals beside them."
     head = [COLUMNS.get(c, (c,))[0] if headers else c for c in cols]
-    body = ['| ' + ' | '.join(_md(fmt(c, r.get(c))) for c in cols) + ' |' for r in rows]
+    b = best_rows(rows, cols) if best else {}
+    cell = lambda i, c, r: (lambda s: f'**{s}**' if s and i in b.get(c, ()) else s)(_md(fmt(c, r.get(c), r)))
+    body = ['| ' + ' | '.join(cell(i, c, r) for c in cols) + ' |' for i, r in enumerate(rows)]
     return '\n'.join(['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(cols)] + body)
 
 def _md(s)->str:
     "Text safe in a Markdown table cell: HTML characters (a model name is text, not markup) and pipes escaped."
     import html
     return html.escape(str(s), quote=False).replace('|', '\\|')
-
 
 # %% ../nbs/10_compare.ipynb #7ef4e891
 def describe(spec)->str:
@@ -233,7 +290,24 @@ def describe(spec)->str:
     if 'ratio' in s: return f"{m} channels {s['ratio']:g}"
     if 'recipe' in s: return f"{m} {s['recipe']}"
     nm = s.get('nm') or s.get('config', {}).get('nm')
-    return f"{m} {nm}" if nm else f"{m} {s['sparsity']:.0%}" if s.get('sparsity') is not None else m
+    own = f"{m} {nm}" if nm else f"{m} {s['sparsity']:.0%}" if s.get('sparsity') is not None else m
+    src = s.get('model')   # masks on a model that was pruned first: both steps
+    return f"{describe(src)} + {own}" if src and Path(str(src)).is_dir() and describe(src) != 'dense' else own
+
+def family(method:str)->str:
+    "The family of a `describe` string, which gives a report's colours and lines: dense, channels (CRITERION), N:M..."
+    m = re.sub(r' \+ fine-tune \d+$', '', str(method or ''))   # fine-tuning keeps the family
+    if ' + ' in m: return 'hybrid'
+    if m in ('', 'dense'): return m or 'other'
+    if ' channels ' in m: return f"channels ({m.split(' channels ')[0]})"
+    if m.startswith('maskpro'): return 'learned N:M'
+    if re.search(r' \d+:\d+$', m): return 'N:M'
+    if m.endswith('%'): return 'unstructured'
+    return m.split()[0]
+
+def row_family(r:dict)->str:
+    "A report row's family: its own `family` where it has one (a sweep's), else its method's."
+    return r.get('family') or family(r.get('method') or r.get('model'))
 
 def _compliance(spec, unet)->float|None:
     "N:M compliance of the masks in the folder `spec`, with the pattern its summary names (2:4 by default)."
@@ -243,7 +317,6 @@ def _compliance(spec, unet)->float|None:
     summary = load_json(folder/'summary.json') if (folder/'summary.json').is_file() else {}
     n, m = parse_nm(summary.get('nm') or '2:4')
     return float(np.mean([nm_compliance(k, n, m) for k in load_masks(folder, unet).values()]))
-
 
 # %% ../nbs/10_compare.ipynb #c3fafb57
 @contextmanager
@@ -281,15 +354,24 @@ def peak_memory(unet, # the model
 
 
 # %% ../nbs/10_compare.ipynb #01d170f4
+def _order(rows:list[dict])->list[int]:
+    "Row indices for display: the baseline (the first row) first, the rest grouped by family in order of appearance."
+    fams = [row_family(r) for r in rows]
+    seen = list(dict.fromkeys(fams[1:]))
+    return [0] + sorted(range(1, len(rows)), key=lambda i: seen.index(fams[i]))
+
 def _report_md(rows, cols, title, notes, made, defs, plots)->str:
     "report.md: the table, how it was made, the columns' definitions and caveats, the plots and the sample grids."
-    md_defs = '\n'.join(f"- **{h}**: {d}" + (f" *{cv}*" if cv else '') for h, d, cv in defs)
+    md_defs = '\n'.join(f"- **{h}**: {d}" + (f"\n  *Caveat:* {cv}" if cv else '') for h, d, cv in defs)
     md_grids = '\n\n'.join(f"**{_md(r['model'])}**\n\n![{_md(r['model'])}]({r['grid']})" for r in rows if r.get('grid'))
     md_plots = '\n\n'.join(f'![{k}]({f})' for k, f in plots.items())
-    return (f"# {title}\n\n{notes}\n\n{md_table(rows, cols)}\n\n{made}\n\n## Columns\n\n{md_defs}\n\n"
+    return (f"# {title}\n\n{notes}\n\n{md_table(rows, cols, best=True)}\n\n{made}\n\n## Columns\n\n{md_defs}\n\n"
             + (f"## Plots\n\n{md_plots}\n\n" if plots else '') + (f"## Samples\n\n{md_grids}\n" if md_grids else ''))
 
-def write_report(rows:list[dict], # one per model: its numbers, and the file name of its sample grid (grid)
+SPREADS = ('fid_hw', 'kid_hw', 'kid_std', 'iqr_ms', 'confident_lo', 'confident_hi', 'class_accuracy_lo',
+           'class_accuracy_hi', *(f'{k}_diff_hw' for k in DIFFS))   # the intervals a table's numbers carry
+
+def write_report(rows:list[dict], # one per model, the baseline first: its numbers, the file name of its grid (grid)
                  out:Path, # the folder to write into (holds the grids)
                  title:str, # the report's heading
                  notes:str='', # its first paragraph
@@ -303,16 +385,17 @@ def write_report(rows:list[dict], # one per model: its numbers, and the file nam
     cols = [c for c in (cols or COMPARE_COLUMNS) if any(r.get(c) is not None for r in rows)]
     meta = dict(meta or {}, prunedm=__version__, date=time.strftime('%Y-%m-%d %H:%M %Z'),
                 command=(meta or {}).get('command') or _command())
-    table = pd.DataFrame([{c: r.get(c) for c in cols} for r in rows])
+    spreads = [c for c in SPREADS if any(r.get(c) is not None for r in rows)]
+    table = pd.DataFrame([{c: r.get(c) for c in cols + spreads} for r in rows])   # the intervals as numbers too
     table.to_csv(out/'results.csv', index=False, errors='backslashreplace')   # a path that is not UTF-8
     save_json(dict(meta, models=rows), out/'summary.json')
-    plots = _plots(rows, out)
+    shown = [rows[i] for i in _order(rows)]
+    plots = _plots(shown, out)
     defs = [(COLUMNS.get(c, (c, ''))[0], COLUMNS.get(c, (c, ''))[1], (caveats or {}).get(c)) for c in cols]
     made = f"Made with prunedm {meta['prunedm']} on {meta['date']} by `{meta['command']}`."
-    for name, text in (('report.md', _report_md(rows, cols, title, notes, made, defs, plots)),
-                       ('report.html', _html(rows, cols, out, title, notes, made, defs, plots))):
+    for name, text in (('report.md', _report_md(shown, cols, title, notes, made, defs, plots)),
+                       ('report.html', _html(shown, cols, out, title, notes, made, defs, plots))):
         (out/name).write_text(text, encoding='utf-8', errors='backslashreplace')
-
 
 # %% ../nbs/10_compare.ipynb #9c599dee
 def _command()->str:
@@ -320,82 +403,141 @@ def _command()->str:
     argv = [Path(sys.argv[0]).name] + sys.argv[1:] if sys.argv and sys.argv[0] else ['python']
     return ' '.join(argv) if argv[0] == 'prunedm' else 'python (prunedm.compare)'
 
+def pareto(points:list, # (x, y) pairs, y lower is better
+           more_x:bool=False # x higher is better (sparsity), else lower (a cost)
+          )->list[bool]:
+    "Which of the points no other point beats: none is at least as good on both and strictly better on one."
+    s = -1 if more_x else 1
+    return [not any(s * c <= s * x and l <= y and (c != x or l < y) for c, l in points) for x, y in points]
+
+def colours(fams:list[str])->dict:
+    "family -> a colour of matplotlib's tab10, in order of first appearance."
+    import matplotlib
+    cmap = matplotlib.colormaps['tab10']
+    return {f: matplotlib.colors.to_hex(cmap(i % 10)) for i, f in enumerate(dict.fromkeys(fams))}
+
 _SCATTERS = [('fid_vs_macs.png', 'macs', 'fid', 'MACs per image', 'FID'),
+             ('fid_vs_compute.png', 'sampling_macs', 'fid', 'MACs per image, whole DDIM loop (steps × MACs)', 'FID'),
+             ('fid_vs_latency.png', 'latency_ms', 'fid', 'latency (ms per batch)', 'FID'),
+             ('fid_vs_params.png', 'nonzero_params', 'fid', 'nonzero parameters', 'FID'),
              ('loss_vs_sparsity.png', 'sparsity', 'loss', 'sparsity', 'held-out loss')]   # file, x, y, their labels
 
-def _scatter(pts:list, xk:str, xl:str, yl:str, path:Path):
-    "One labelled scatter plot of `pts` (x, y, model name), written to `path`."
+def _scatter(rows:list[dict], xk:str, yk:str, xl:str, yl:str, path:Path):
+    "`yk` against `xk`, one colour and line per family, intervals as error bars, the Pareto front dashed."
     import matplotlib.pyplot as plt, matplotlib.ticker
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for x, y, m in pts:
-        ax.scatter(x, y, s=18); ax.annotate(m, (x, y), fontsize=7, xytext=(3, 3), textcoords='offset points')
-    if xk == 'macs': ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _si(v)))
+    pts = [(r[xk], r[yk], r.get(f'{yk}_hw') or (r.get('loss_se', 0) * 1.96 if yk == 'loss' else 0),
+            row_family(r)) for r in rows if r.get(xk) is not None and r.get(yk) is not None]
+    col = colours([p[3] for p in pts])
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for f, c in col.items():
+        sel = sorted(p for p in pts if p[3] == f)
+        low = [min(p[2], 0.999 * p[1]) if p[1] > 0 else p[2] for p in sel]   # FID and loss are never negative
+        ax.errorbar([p[0] for p in sel], [p[1] for p in sel], yerr=[low, [p[2] for p in sel]],
+                    fmt='o-' if len(sel) > 1 else 'o',
+                    color=c, label=f, ms=4, lw=1, capsize=2, elinewidth=0.8)
+    more = xk == 'sparsity'   # more sparsity is the aim; every other x is a cost
+    front = sorted((x, y) for (x, y, *_), keep in zip(pts, pareto([p[:2] for p in pts], more)) if keep)
+    ax.step([x for x, _ in front], [y for _, y in front], where='pre' if more else 'post', color='k', ls='--', lw=0.8,
+            label='Pareto front')
+    ax.scatter(*zip(*front), s=70, facecolors='none', edgecolors='k', lw=0.8)
+    ys, xs = [p[1] for p in pts], [p[0] for p in pts]
+    if min(ys) > 0 and max(ys) / min(ys) > 20: ax.set_yscale('log')   # an outlier would flatten the rest
+    if min(xs) > 0 and max(xs) / min(xs) > 20: ax.set_xscale('log')
+    if xk in ('macs', 'params', 'nonzero_params', 'sampling_macs'):
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _si(v)))
     ax.set(xlabel=xl, ylabel=yl); ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1), frameon=False)
     fig.savefig(path, dpi=110, bbox_inches='tight'); plt.close(fig)
 
-def _latency_bars(lat:list, path:Path):
-    "Horizontal bars of each model's latency, first model on top."
+def _latency_bars(rows:list[dict], path:Path):
+    "Horizontal bars of each model's median latency, the interquartile range as error bars, the first model on top."
     import matplotlib.pyplot as plt
+    lat = [r for r in rows if r.get('latency_ms') is not None][::-1]
+    col = colours([row_family(r) for r in rows])
     fig, ax = plt.subplots(figsize=(5.5, 0.4 * len(lat) + 1))
-    ax.barh([m for m, _ in lat][::-1], [v for _, v in lat][::-1])
-    ax.set(xlabel='latency (ms per batch)'); ax.tick_params(labelsize=7)
+    ax.barh([r['model'] for r in lat], [r['latency_ms'] for r in lat], xerr=[(r.get('iqr_ms') or 0) / 2 for r in lat],
+            color=[col[row_family(r)] for r in lat], capsize=2)
+    ax.set(xlabel='latency (ms per batch; bars: the interquartile range)'); ax.tick_params(labelsize=7)
     fig.savefig(path, dpi=110, bbox_inches='tight'); plt.close(fig)
 
 def _plots(rows:list[dict], out:Path)->dict:
-    "FID against MACs, loss against sparsity, latency: PNGs in `out` for the numbers the rows have."
+    "FID against MACs, latency and parameters, loss against sparsity, latency: PNGs in `out` for what the rows have."
     made = {}
     for name, xk, yk, xl, yl in _SCATTERS:
-        pts = [(r[xk], r[yk], r['model']) for r in rows if r.get(xk) is not None and r.get(yk) is not None]
-        if len(pts) >= 2: _scatter(pts, xk, xl, yl, out/name); made[yl + ' vs ' + xl] = name
-    lat = [(r['model'], r['latency_ms']) for r in rows if r.get('latency_ms') is not None]
-    if lat: _latency_bars(lat, out/'latency.png'); made['latency'] = 'latency.png'
+        if xk == 'nonzero_params' and not any(r.get(xk) for r in rows): xk, xl = 'params', 'parameters'
+        pts = [r for r in rows if r.get(xk) is not None and r.get(yk) is not None]
+        if len(pts) >= 2 and len({r[xk] for r in pts}) > 1:
+            _scatter(pts, xk, yk, xl, yl, out/name); made[yl + ' vs ' + xl] = name
+    if any(r.get('latency_ms') is not None for r in rows):
+        _latency_bars(rows, out/'latency.png'); made['latency'] = 'latency.png'
     return made
-
 
 # %% ../nbs/10_compare.ipynb #0e20a714
 _CSS = ('body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}'
-        'table{border-collapse:collapse;font-size:13px}'
-        'td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:right}'
-        'td:first-child,th:first-child{text-align:left}dt{font-weight:600}dd{margin:0 0 .5em 1em}'
-        'figure{display:inline-block;margin:.5em}img{max-width:520px}figcaption{font-size:12px}')
+        'table{border-collapse:collapse;font-size:13px}th{cursor:pointer;background:#f4f4f4}'
+        'td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:right;white-space:nowrap}'
+        'td:first-child,th:first-child{text-align:left}dt{font-weight:600}dd{margin:0 0 .6em 1em}'
+        '.caveat{color:#8a4b00;margin-top:.2em}code{background:#f2f2f2;padding:0 .2em;border-radius:3px}'
+        'figure{display:inline-block;margin:.5em}img{max-width:640px}figcaption{font-size:12px}')
+_SORT = ("document.querySelectorAll('table.sortable th').forEach((th,i)=>th.onclick=()=>{"   # a click sorts
+         "const tb=th.closest('table').tBodies[0],d=th.dataset.d=th.dataset.d==='1'?'-1':'1';"
+         "[...tb.rows].sort((a,b)=>{const x=a.cells[i].dataset.v,y=b.cells[i].dataset.v;"
+         "if(x==='')return 1;if(y==='')return -1;const p=parseFloat(x),q=parseFloat(y);"
+         "return (isNaN(p)||isNaN(q)?x.localeCompare(y):p-q)*d;}).forEach(r=>tb.appendChild(r));});")
+
+def _text(s)->str:
+    "Report prose as HTML: escaped, with `code` spans set as code."
+    import html
+    return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(str(s)))
 
 def _html(rows, cols, out:Path, title, notes, made, defs, plots)->str:
-    "One self-contained HTML page: the table, its definitions and caveats, the plots and grids inlined as data URIs."
+    "One self-contained HTML page: the sortable table, definitions and caveats, the plots and grids inlined."
     import base64, html
     e = html.escape
     img = lambda f: f'<img src="data:image/png;base64,{base64.b64encode((out/f).read_bytes()).decode()}" alt="{e(f)}">'
     fig = lambda f, cap: f'<figure>{img(f)}<figcaption>{e(cap)}</figcaption></figure>'
     head = ''.join(f'<th title="{e(d)}">{e(h)}</th>' for h, d, _ in defs)
-    body = ''.join('<tr>' + ''.join(f'<td>{e(fmt(c, r.get(c)))}</td>' for c in cols) + '</tr>' for r in rows)
-    dl = ''.join(f'<dt>{e(h)}</dt><dd>{e(d)}' + (f' <em>{e(cv)}</em>' if cv else '') + '</dd>' for h, d, cv in defs)
+    best, col = best_rows(rows, cols), colours([row_family(r) for r in rows])
+    def td(i, c, r):
+        v, s = r.get(c), e(fmt(c, r.get(c), r))
+        key = v if isinstance(v, (int, float)) else ('' if v is None else str(v))
+        return f'<td data-v="{e(str(key))}">' + (f'<b>{s}</b>' if i in best.get(c, ()) else s) + '</td>'
+    body = ''.join(f'<tr style="border-left:4px solid {col[row_family(r)]}" '
+                   f'title="{e(row_family(r))}">' + ''.join(td(i, c, r) for c in cols) + '</tr>'
+                   for i, r in enumerate(rows))
+    legend = ' '.join(f'<span style="border-left:4px solid {c};padding-left:4px;margin-right:1em">{e(f)}</span>'
+                      for f, c in col.items())
+    dl = ''.join(f'<dt>{e(h)}</dt><dd>{_text(d)}' + (f'<div class="caveat">Caveat: {_text(cv)}</div>' if cv else '')
+                 + '</dd>' for h, d, cv in defs)
     figs = ''.join(fig(f, k) for k, f in plots.items())
     grids = ''.join(fig(r['grid'], r['model']) for r in rows if r.get('grid'))
     return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{e(title)}</title><style>{_CSS}</style></head>'
-            f'<body><h1>{e(title)}</h1><p>{e(notes)}</p>'
-            f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table><p>{e(made)}</p>'
-            f'<h2>Columns</h2><dl>{dl}</dl>' + (f'<h2>Plots</h2>{figs}' if figs else '')
-            + (f'<h2>Samples</h2>{grids}' if grids else '') + '</body></html>\n')
-
+            f'<body><h1>{e(title)}</h1><p>{_text(notes)}</p><p style="font-size:12px">{legend} · best value per '
+            f'column in bold · click a heading to sort</p><table class="sortable"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{body}</tbody></table><p>{_text(made)}</p><h2>Columns</h2><dl>{dl}</dl>'
+            + (f'<h2>Plots</h2>{figs}' if figs else '') + (f'<h2>Samples</h2>{grids}' if grids else '')
+            + f'<script>{_SORT}</script></body></html>\n')
 
 # %% ../nbs/10_compare.ipynb #081b925f
 COMPARE_COLUMNS = ['model', 'method', 'params', 'macs', 'sparsity', 'nm_compliance', 'loss', 'loss_se', 'fid', 'kid',
-                   'confident', 'class_accuracy', 'guidance', 'latency_ms', 'speedup',
+                   'confident', 'class_accuracy', *(f'{k}_diff' for k in DIFFS), 'guidance', 'latency_ms', 'speedup',
                    *(f'{c}_{rt}{u}' for rt in RUNTIMES for c, u in (('latency', '_ms'), ('speedup', ''))),
                    'images_per_s', 'sampling_speedup', 'peak_mem_MB']
 
 def caveats(ev, # the Evaluator the numbers come from
-            floor:float|None # FID of as many real images as ev samples (Evaluator.floor), if known
+            floor:tuple|None # (mean, sd) FID of as many real images as ev samples (Evaluator.floor), if known
            )->dict:
     "The caveats of an evaluation's numbers, by the column they qualify."
     c = {}
     if floor is not None:
-        c['fid'] = (f"At {ev.n_samples} samples FID cannot fall below about {floor:.1f}: the FID of {ev.n_samples} "
-                    "real training images against the same reference. Compare FIDs only at equal sample counts.")
+        m, sd = floor
+        c['fid'] = (f"FID depends on the sample count: {ev.n_samples} real training images score {m:.1f} ± {sd:.1f} "
+                    "against the same reference (mean ± sd over disjoint draws), about what a perfect model would "
+                    "score here; one draw of a good model can fall below it. Compare FIDs only at equal sample counts.")
     if ev.kind == 'digits':
         c['confident'] = ("It is 1.0 on uniform noise too (the classifier calls it all 8s): "
                           "read it beside FID, never alone.")
     return c
-
 
 # %% ../nbs/10_compare.ipynb #71675acf
 def _load_models(models:list, device)->tuple[dict, dict]:
@@ -409,14 +551,27 @@ def _load_models(models:list, device)->tuple[dict, dict]:
     return named, specs
 
 def _compare_notes(rows, ev, batch_size, repeats, device, probe_size, n_samples, steps, seed, runtimes=('eager',),
-                   sampling_repeats:int=0)->str:
+                   sampling_repeats:int=0, seeds:int=1)->str:
     "The report's first paragraph: what was measured, and how."
     notes = (f"{len(rows)} models. Latency: batch {batch_size}, median of {repeats} interleaved rounds on "
              f"{get_device(device)} ({torch.get_num_threads()} threads), in {', '.join(runtimes)}.")
     if sampling_repeats: notes += (f" Sampling throughput: the whole DDIM-{steps} loop on a batch of {batch_size}, "
                                    f"median of {sampling_repeats} interleaved rounds, in {runtimes[0]}.")
-    if ev: notes += (f" Loss on {probe_size} held-out probe triples; FID and KID of {n_samples} DDIM-{steps} "
-                     f"samples (seed {seed}) against the held-out images of {ev.data.name}, in {ev.kind} features.")
+    if not ev: return notes
+    sets = f"{seeds} sets of {n_samples} DDIM-{steps} samples (seeds {seed}-{seed + seeds - 1})" if seeds > 1 else \
+           f"{n_samples} DDIM-{steps} samples (seed {seed})"
+    notes += (f" Loss on {probe_size} held-out probe triples; FID and KID of {sets} against the held-out images of "
+              f"{ev.data.name}, in {ev.kind} features. Intervals are 95%. Each Δ column is a model's difference from "
+              f"the baseline ({rows[0]['model']}), paired: the same probe triples, the same noise for each sample "
+              "index, the same seeds; * marks a difference whose interval excludes zero.")
+    b = rows[0]
+    if b.get('fid_hw') is not None and b.get('fid'):
+        k = seeds_needed(b['fid_per_seed'], 0.05 * b['fid'])
+        notes += (f" The baseline's FID interval is ±{b['fid_hw']:.2g} ({b['fid_hw'] / b['fid']:.0%} of it) with "
+                  f"{seeds} sets; ±5% would take " + (f"about {k} sets of {n_samples}." if k else "more sets than "
+                  "is practical."))
+    elif b.get('fid') is not None:
+        notes += " FID has no interval with one sample set: `--seeds 4` gives one."
     return notes
 
 def run_compare(models:list, # model specs (folders, 'embedded', arch:NAME), the first is the baseline
@@ -435,10 +590,19 @@ def run_compare(models:list, # model specs (folders, 'embedded', arch:NAME), the
                 progress:bool=True, # progress bars
                 command:str|None=None, # the command line to record (default: this process's)
                 runtimes=('eager',), # RUNTIMES to time each model in, side by side (the first also for sampling)
-                sampling_repeats:int=3 # rounds of the whole DDIM loop timed for images per second (0: none)
+                sampling_repeats:int=3, # rounds of the whole DDIM loop timed for images per second (0: none)
+                seeds:int=1, # independent sample sets per model: FID and KID get a t interval over them
+                baseline=0 # the model the others are compared with: its index in models, or its spec
                )->list[dict]:
     "Measure `models` side by side and write the report (CSV, JSON, Markdown, HTML, grids) to `out`; returns the rows."
     out = check_out(out, overwrite, {**{f'models[{i}]': m for i, m in enumerate(models)}, 'data': data})
+    models = list(models)
+    b = baseline if isinstance(baseline, int) else next((i for i, m in enumerate(models) if str(m) == str(baseline)),
+                                                        None)
+    check(b is not None and 0 <= b < len(models), f"baseline={baseline!r} is not one of the models compared: give its "
+          f"index (0-{len(models) - 1}) or its spec")
+    models = [models[b]] + models[:b] + models[b + 1:]   # the baseline first: speed-ups and differences are against it
+    check_range('seeds', seeds, 1, 1000, integer=True)
     _check_timing(batch_size, repeats, warmup)
     runtimes = tuple(runtimes)
     check(len(runtimes) > 0 and all(r in RUNTIMES for r in runtimes),
@@ -462,20 +626,24 @@ def run_compare(models:list, # model specs (folders, 'embedded', arch:NAME), the
     if quality:
         u0, s0 = next(iter(named.values()))
         ev = Evaluator(load_data(data, like=u0), n_samples, steps, seed, probe_size, s0.config.num_train_timesteps,
-                       device, progress)
-        floor = ev.floor()
+                       device, progress, seeds)
+        floor, items = ev.floor(), {}
         for r in rows:
-            res, xs[r['model']] = ev(*named[r['model']])
+            res, xs[r['model']] = ev(*named[r['model']], items=True)
+            items[r['model']] = res.pop('items')
             r.update({k: v for k, v in res.items() if k not in ('params', 'macs', 'sparsity')})
+        for r in rows[1:]:   # each model against the baseline, item by item
+            for k, (d, hw) in paired_difference(items[r['model']], items[rows[0]['model']]).items():
+                r.update({f'{k}_diff': d, f'{k}_diff_hw': hw})
     notes = _compare_notes(rows, ev, batch_size, repeats, device, probe_size, n_samples, steps, seed, runtimes,
-                           sampling_repeats)
+                           sampling_repeats, seeds)
     meta = dict(command=command, batch_size=batch_size, repeats=repeats, device=str(get_device(device)),
                 runtimes=list(runtimes), sampling_repeats=sampling_repeats,
                 threads=torch.get_num_threads(), n_samples=n_samples, steps=steps, probe_size=probe_size, seed=seed,
-                data=str(data), fid_floor=floor)
+                seeds=seeds, data=str(data), fid_floor=floor[0] if floor else None,
+                fid_floor_sd=floor[1] if floor else None)
     with atomic_dir(out, overwrite) as tmp:
         for i, r in enumerate(rows):
             if r['model'] in xs: r['grid'] = f'samples_{i}.png'; save_grid(xs[r['model']][:64], tmp/r['grid'])
         write_report(rows, tmp, 'prunedm compare', notes, COMPARE_COLUMNS, caveats(ev, floor) if ev else None, meta)
     return rows
-

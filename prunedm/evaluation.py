@@ -23,11 +23,12 @@ from .sparsity import weight_sparsity
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PROBE_SIZE', 'EMBEDDED_CLASSIFIER', 'FID_STATS_KID', 'ProbeSet', 'make_probe', 'probe_loss', 'count_macs_params',
-           'DigitClassifier', 'train_classifier', 'classify', 'save_classifier', 'load_classifier', 'inception_file',
-           'feature_extractor', 'features', 'frechet_distance', 'fid_from_features', 'fid_kind', 'kid', 'kid_of',
-           'digit_quality', 'class_accuracy', 'eval_prompts', 'Evaluator', 'evaluate', 'run_evaluate', 'fid_stats',
-           'check_stats_path', 'save_stats', 'load_stats', 'run_fid', 'random_inception']
+__all__ = ['PROBE_SIZE', 'EMBEDDED_CLASSIFIER', 'FID_STATS_KID', 'ProbeSet', 'stratified_se', 'make_probe', 'probe_loss',
+           'count_macs_params', 'DigitClassifier', 'train_classifier', 'classify', 'save_classifier', 'load_classifier',
+           'inception_file', 'feature_extractor', 'features', 'frechet_distance', 'fid_from_features', 'fid_kind',
+           'kid', 'kid_of', 'digit_quality', 'class_accuracy', 'eval_prompts', 't_interval', 'wilson', 'seeds_needed',
+           'Evaluator', 'paired_difference', 'evaluate', 'run_evaluate', 'fid_stats', 'check_stats_path', 'save_stats',
+           'load_stats', 'run_fid', 'random_inception']
 
 # %% ../nbs/06_evaluation.ipynb #5accb3b1
 @dataclass
@@ -39,6 +40,15 @@ class ProbeSet:
     labels:torch.Tensor|None=None # the images' class labels, for a conditional model
     captions:list|None=None # the images' captions, for a text-conditioned model
     def __len__(self): return len(self.t)
+
+# %% ../nbs/06_evaluation.ipynb #871298af
+def stratified_se(v:np.ndarray, # one value per probe triple (a loss, or a difference of two models' losses)
+                  t:np.ndarray # each triple's timestep, the stratum
+                 )->float:
+    "Standard error of the mean of `v` over triples stratified by timestep: neighbouring timesteps paired."
+    y = np.asarray(v, dtype=float)[np.argsort(t, kind='stable')]
+    y = y[:len(y) // 2 * 2].reshape(-1, 2)
+    return float(np.sqrt(((y[:, 0] - y[:, 1]) ** 2).sum()) / (2 * len(y)))
 
 # %% ../nbs/06_evaluation.ipynb #d6166565
 PROBE_SIZE = 4096 # default number of probe triples (standard error below 1% of the loss on the embedded model)
@@ -64,7 +74,9 @@ def probe_loss(unet, # the model
                probe:ProbeSet, # the fixed (image, timestep, noise) triples
                batch_size:int=64, # triples per forward pass (64 is faster on a CPU than 512, for the same loss)
                buckets:int=10, # timestep buckets of loss_by_t
-               progress:bool=False)->dict:
+               progress:bool=False,
+               per_item:bool=False # also each triple's loss (per_item), for paired comparisons
+              )->dict:
     "Held-out denoising MSE on `probe`: mean, standard error and per-timestep-bucket means."
     dev, cond = next(unet.parameters()).device, num_classes(unet) is not None
     check(not cond or probe.labels is not None, "the model is class-conditional, but the probe images have no labels")
@@ -81,15 +93,13 @@ def probe_loss(unet, # the model
             if is_text(unet): y = caption_embeddings(unet, probe.captions[i:i + batch_size])
             per.append(denoising_loss(unet, scheduler, x0, t, noise, reduce=False, labels=y).cpu())
     per = torch.cat(per)
-    y = per[probe.t.argsort()]
-    y = y[:len(y) // 2 * 2].view(-1, 2)   # neighbouring strata, paired
-    se = ((y[:, 0] - y[:, 1]) ** 2).sum().sqrt().item() / (2 * len(y))
+    se = stratified_se(per.numpy(), probe.t.numpy())
     T = scheduler.config.num_train_timesteps; w = T // buckets
     by_t = {}
     for b in range(buckets):
         lo, hi = b * w, (b + 1) * w
         by_t[f'{lo}-{hi - 1}'] = per[(probe.t >= lo) & (probe.t < hi)].mean().item()
-    return dict(loss=per.mean().item(), loss_se=se, loss_by_t=by_t)
+    return dict(loss=per.mean().item(), loss_se=se, loss_by_t=by_t, **({'per_item': per.numpy()} if per_item else {}))
 
 # %% ../nbs/06_evaluation.ipynb #0d72a535
 def count_macs_params(unet)->tuple[int, int]:
@@ -301,6 +311,34 @@ def eval_prompts(data:ImageData, # held-out images with captions
     idx = [by[i % K][(i // K) % len(by[i % K])] for i in range(n)]
     return [caps[i] for i in idx], y[idx]
 
+# %% ../nbs/06_evaluation.ipynb #14204236
+def t_interval(v, # independent replicates of one quantity (an FID per sample set)
+               level:float=0.95)->float|None:
+    "Half-width of Student's t interval of the mean of `v`; None for fewer than 2 values."
+    from scipy.stats import t
+    v = np.asarray(v, dtype=float)
+    if len(v) < 2: return None
+    return float(t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+
+def wilson(k:int, # successes
+           n:int, # trials
+           level:float=0.95)->tuple[float, float]:
+    "Wilson's score interval `(lo, hi)` of a binomial share `k / n`."
+    from scipy.stats import norm
+    check(n > 0 and 0 <= k <= n, f"wilson: {k} of {n} is no share")
+    z, p = norm.ppf(0.5 + level / 2), k / n
+    mid, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, float((mid - half) / (1 + z * z / n))), min(1.0, float((mid + half) / (1 + z * z / n)))
+
+def seeds_needed(values, # the replicates measured (an FID per sample set)
+                 width:float, # the half-width wanted
+                 level:float=0.95, most:int=10_000)->int|None:
+    "The fewest sample sets whose t interval would have half-width `width`, at the spread `values` show."
+    from scipy.stats import t
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else None
+    if sd is None: return None
+    return next((k for k in range(2, most + 1) if t.ppf(0.5 + level / 2, k - 1) * sd / math.sqrt(k) <= width), None)
+
 # %% ../nbs/06_evaluation.ipynb #5d56ac0c
 class Evaluator:
     "Evaluates models on one dataset; the probe set and the reference features are computed once."
@@ -310,13 +348,17 @@ class Evaluator:
                  seed:int=0, # the samples' seed
                  probe_size:int=PROBE_SIZE, # probe triples for the loss
                  num_train_timesteps:int=1000, # the scheduler's T
-                 device=None, progress:bool=True):
+                 device=None, progress:bool=True,
+                 seeds:int=1 # independent sample sets (seeds seed, seed+1, ...): FID and KID get a t interval over them
+                ):
         check_range('n_samples', n_samples, 2, integer=True); check_range('probe_size', probe_size, 2, integer=True)
+        check_range('seeds', seeds, 1, 1000, integer=True)
         check_range('steps', steps, 1, num_train_timesteps, integer=True)
         px = 4 * math.prod(data.shape)   # bytes of one fp32 image
         check_memory(2 * n_samples * px, f'n_samples={n_samples}')
         check_memory(3 * probe_size * px, f'probe_size={probe_size}')
         self.data, self.n_samples, self.steps, self.seed, self.progress = data, n_samples, steps, seed, progress
+        self.seeds = seeds
         self.device = get_device(device)
         self.probe = make_probe(data, probe_size, seed, num_train_timesteps)
         self.pixels = getattr(data, 'images', None) or data   # latents are scored by their decoded images
@@ -331,38 +373,81 @@ class Evaluator:
 # %% ../nbs/06_evaluation.ipynb #e6a0a006
 @patch
 def __call__(self:Evaluator, unet, scheduler,
-             guidance:float|None=None # a conditional model's guidance scale (None: its own default, else 1)
+             guidance:float|None=None, # a conditional model's guidance scale (None: its own default, else 1)
+             items:bool=False # also the per-item values a paired comparison needs (see paired_difference)
             )->tuple[dict, torch.Tensor]:
-    "Metrics of a model and its samples (a conditional model's: every class in turn, and their class accuracy)."
+    "Metrics of a model, with their intervals, and its first sample set (a conditional model's: every class in turn)."
     unet = unet.to(self.device).eval()
-    res = probe_loss(unet, scheduler, self.probe, progress=self.progress)
+    res = probe_loss(unet, scheduler, self.probe, progress=self.progress, per_item=True)
+    per = res.pop('per_item')
     macs, params = count_macs_params(unet)
-    res.update(params=params, macs=macs, sparsity=weight_sparsity(unet))
+    nonzero = sum(int(torch.count_nonzero(q)) for q in unet.parameters())   # what N:M and unstructured masks leave
+    res.update(params=params, macs=macs, sparsity=weight_sparsity(unet), nonzero_params=nonzero)
     g = guidance_of(unet, guidance)
     caps, asked = eval_prompts(self.data, self.n_samples) if is_text(unet) else (None, None)
-    x = sample(unet, scheduler, self.n_samples, self.steps, self.seed, progress=self.progress, guidance=g,
-               prompts=caps)
-    if x.shape[1] == 3 and self.pixels.shape[0] == 1: x = x.mean(1, keepdim=True)   # grey data through an RGB VAE
-    fid, k, k_std = None, None, None
-    if self.extractor:
-        f = features(x, self.extractor)
-        fid, (k, k_std) = fid_from_features(f, self.ref), kid_of(f, self.ref, self.kind)
-    res.update(fid=fid, kid=k, kid_std=k_std, fid_samples=self.n_samples, fid_features=self.kind, ddim_steps=self.steps)
-    if self.kind == 'digits': res.update(digit_quality(x))
-    if g is not None:
-        res.update(guidance=g)
-        if not is_text(unet): asked = class_labels(unet, range(len(x)))
-        if self.kind == 'digits' and asked is not None: res.update(class_accuracy=class_accuracy(x, asked))
-    return res, x
+    if g is not None and not is_text(unet): asked = class_labels(unet, range(self.n_samples))
+    fids, kids, kid_sd, conf, right, counts, first = [], [], [], [], [], np.zeros(10, dtype=int), None
+    for k in range(self.seeds):   # independent sample sets, the same seeds for every model
+        x = sample(unet, scheduler, self.n_samples, self.steps, self.seed + k, progress=self.progress, guidance=g,
+                   prompts=caps)
+        if x.shape[1] == 3 and self.pixels.shape[0] == 1: x = x.mean(1, keepdim=True)   # grey data through an RGB VAE
+        first = x if first is None else first
+        if self.extractor:
+            f = features(x, self.extractor); fids.append(fid_from_features(f, self.ref))
+            m, s = kid_of(f, self.ref, self.kind); kids.append(m); kid_sd.append(s)
+        if self.kind == 'digits':
+            p = classify(load_classifier(), x); c, cls = p.max(1)
+            conf.append((c >= 0.9).numpy()); counts += np.bincount(cls[c >= 0.9].numpy(), minlength=10)
+            if g is not None and asked is not None: right.append((p.argmax(1) == asked.cpu()).numpy())
+    res.update(fid=float(np.mean(fids)) if fids else None, kid=float(np.mean(kids)) if kids else None,
+               kid_std=float(np.mean(kid_sd)) if kid_sd else None, fid_samples=self.n_samples, fid_features=self.kind,
+               ddim_steps=self.steps, seeds=self.seeds)
+    if self.seeds > 1 and fids:
+        res.update(fid_hw=t_interval(fids), kid_hw=t_interval(kids), fid_per_seed=fids, kid_per_seed=kids)
+    for name, hits in (('confident', conf), ('class_accuracy', right)):
+        if not hits: continue
+        h = np.concatenate(hits); lo, hi = wilson(int(h.sum()), len(h))
+        res.update({name: float(h.mean()), f'{name}_lo': lo, f'{name}_hi': hi})
+        if name == 'confident': res.update(digit_counts=counts.tolist())
+    if g is not None: res.update(guidance=g)
+    if items:
+        res['items'] = dict(loss=per, t=self.probe.t.numpy(), fid=fids, kid=kids,
+                            **{k: np.concatenate(v).astype(float) for k, v in (('confident', conf),
+                                                                               ('class_accuracy', right)) if v})
+    return res, first
 
 # %% ../nbs/06_evaluation.ipynb #40d69725
 @patch
-def floor(self:Evaluator)->float|None:
-    "FID of `n_samples` real training images against the reference: about the lowest FID at this sample count."
+def floor(self:Evaluator,
+          draws:int=8 # disjoint sets of training images (fewer where the training set is small)
+         )->tuple[float, float]|None:
+    "FID of `n_samples` real training images against the reference, mean and sd over disjoint draws: the floor."
     if not self.extractor: return None
     g = torch.Generator().manual_seed(self.seed)
-    idx = torch.randperm(len(self.pixels.train), generator=g)[:self.n_samples]
-    return fid_from_features(features(self.pixels.batch(idx), self.extractor), self.ref)
+    idx = torch.randperm(len(self.pixels.train), generator=g)
+    r = max(1, min(draws, len(idx) // self.n_samples))
+    v = [fid_from_features(features(self.pixels.batch(idx[i * self.n_samples:(i + 1) * self.n_samples]),
+                                    self.extractor), self.ref) for i in range(r)]
+    return float(np.mean(v)), (float(np.std(v, ddof=1)) if r > 1 else 0.0)
+
+# %% ../nbs/06_evaluation.ipynb #4b81fd5e
+def paired_difference(a:dict, # one model's items (Evaluator(..., items=True))
+                      b:dict, # the baseline's, from the same Evaluator
+                      level:float=0.95)->dict:
+    "Each metric of `a` minus the baseline's: `{metric: (difference, half-width or None)}`, item by item."
+    from scipy.stats import norm
+    check(len(a['loss']) == len(b['loss']) and np.array_equal(a['t'], b['t']),
+          "paired_difference: the two models were scored on different probe sets; use one Evaluator for both")
+    d = a['loss'] - b['loss']   # the same triples: the noise and the timesteps cancel
+    z = norm.ppf(0.5 + level / 2)
+    out = {'loss': (float(d.mean()), float(z * stratified_se(d, a['t'])))}
+    for k in ('confident', 'class_accuracy'):   # the same sample index: the same noise and label
+        if k in a and k in b and len(a[k]) == len(b[k]):
+            d = a[k] - b[k]; out[k] = (float(d.mean()), float(z * d.std(ddof=1) / np.sqrt(len(d))))
+    for k in ('fid', 'kid'):   # the same seeds: one difference per sample set
+        if a.get(k) and b.get(k) and len(a[k]) == len(b[k]):
+            d = np.subtract(a[k], b[k]); out[k] = (float(d.mean()), t_interval(d, level))
+    return out
 
 # %% ../nbs/06_evaluation.ipynb #fa7d2e00
 def evaluate(unet, # the model
@@ -381,14 +466,15 @@ def run_evaluate(model, # a model spec for load_model
                  seed:int=0, # see Evaluator
                  probe_size:int=PROBE_SIZE, # see Evaluator
                  device=None, overwrite:bool=False, progress:bool=True,
-                 guidance:float|None=None # a conditional model's guidance scale (default: its own, else 1)
+                 guidance:float|None=None, # a conditional model's guidance scale (default: its own, else 1)
+                 seeds:int=1 # independent sample sets: FID and KID get a 95% interval over them (see Evaluator)
                 )->dict:
     "Evaluate `model` and write summary.json, samples.png and loss_by_t.csv to `out`; returns the summary."
     out = check_out(out, overwrite, dict(model=model, data=data))
     unet, sched = load_checked(model, device, 'no loss, FID or sample of it would mean anything')
     guidance_of(unet, guidance)   # refused before anything is computed
     data = load_data(data, like=unet)
-    ev = Evaluator(data, n_samples, steps, seed, probe_size, sched.config.num_train_timesteps, device, progress)
+    ev = Evaluator(data, n_samples, steps, seed, probe_size, sched.config.num_train_timesteps, device, progress, seeds)
     res, x = ev(unet, sched, guidance)
     res.update(model=str(model), data=data.name)
     with atomic_dir(out, overwrite) as tmp:

@@ -8,21 +8,23 @@ import concurrent.futures as cf, multiprocessing as mp
 import contextlib, csv, dataclasses, importlib, io, json, os, socket, time
 from pathlib import Path
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from .core import *
 
 # %% auto #0
-__all__ = ['STEPS', 'GRID_KEYS', 'PLAN', 'POINT_FILE', 'TIMES', 'STAGES', 'RESULTS', 'COLUMNS', 'RAY_LOCAL_CPUS', 'AXES',
-           'SWEEP_COLUMNS', 'Point', 'expand_grid', 'check_grid', 'read_grid', 'sweep_settings', 'check_points',
-           'torch_threads', 'run_point', 'open_plan', 'write_results', 'ray_connect', 'run_sweep', 'overhead',
-           'add_sweep_args', 'sweep_table', 'cmd_sweep']
+__all__ = ['STEPS', 'GRID_KEYS', 'PLAN', 'POINT_FILE', 'TIMES', 'STAGES', 'RESULTS', 'COLUMNS', 'RAY_LOCAL_CPUS',
+           'FRONTIER_COLUMNS', 'AXES', 'SWEEP_COLUMNS', 'Point', 'expand_grid', 'check_grid', 'read_grid',
+           'sweep_settings', 'check_points', 'torch_threads', 'run_point', 'open_plan', 'write_results', 'ray_connect',
+           'run_sweep', 'overhead', 'dense_at', 'frontier_rows', 'write_frontier', 'add_sweep_args', 'sweep_table',
+           'cmd_sweep']
 
 # %% ../nbs/15_sweep.ipynb #fb3cd605
 @dataclasses.dataclass(frozen=True)
 class Point:
     "One point of a sweep: how the model is pruned, how long it is fine-tuned, how many steps it is sampled with."
-    level:str # 'channels' (layers shrink) or 'weights' (masks), as the method registry names them
+    level:str # 'channels' (layers shrink), 'weights' (masks), 'hybrid' (channels, then MaskPro's N:M) or 'dense'
     method:str # a registered method of that level
     ratio:float|None=None # channels: the share of channels removed
     sparsity:float|None=None # weights, unstructured: the share of weights removed
@@ -33,6 +35,7 @@ class Point:
     @property
     def amount(self)->str:
         "How much is pruned, as the folder's name says it: r0.3 (ratio), s0.5 (sparsity) or 2of4 (N:M)."
+        if self.level == 'hybrid': return f"r{float(self.ratio)!r}-{self.nm.replace(':', 'of')}"
         if self.ratio is not None: return f'r{float(self.ratio)!r}'
         if self.sparsity is not None: return f's{float(self.sparsity)!r}'
         return self.nm.replace(':', 'of')
@@ -40,6 +43,7 @@ class Point:
     @property
     def name(self)->str:
         "The point's folder under the sweep's, from its parameters: e.g. channels-magnitude-r0.3_ft100_ddim25."
+        if self.level == 'dense': return f'dense_ft{self.finetune_steps}_ddim{self.steps}'
         return f'{self.level}-{self.method}-{self.amount}_ft{self.finetune_steps}_ddim{self.steps}'
 
 # %% ../nbs/15_sweep.ipynb #4e0f2a35
@@ -65,6 +69,12 @@ def _values(name:str, # the axis, as the error names it
 def _levels(name:str # 'NAME', or 'LEVEL:NAME' for one level of a name both levels register
            )->tuple[str, list]:
     "The method's name and the levels the grid's `name` runs it at."
+    if name == 'dense': return 'dense', ['dense']   # the model unpruned: the baseline, e.g. at fewer steps
+    if name.split(':')[0] == 'hybrid':   # channels by a criterion (magnitude by default), then MaskPro's N:M masks
+        base = name.partition(':')[2] or 'magnitude'
+        check(base in method_names('channels'), f"method={name!r}: after 'hybrid:' comes a channel criterion, one of "
+              f"{', '.join(method_names('channels'))}")
+        return base, ['hybrid']
     level, _, base = name.rpartition(':')
     if level:
         check(level in LEVELS, f"method={name!r}: before ':' comes a level, one of {', '.join(LEVELS)}")
@@ -72,7 +82,7 @@ def _levels(name:str # 'NAME', or 'LEVEL:NAME' for one level of a name both leve
         return base, [level]
     levels = [lv for lv in LEVELS if base in method_names(lv)]
     known = sorted(set(method_names('weights')) | set(method_names('channels')))
-    check(levels, f"method={base!r} is not a registered method; known: {', '.join(known)}")
+    check(levels, f"method={base!r} is not a registered method; known: dense, {', '.join(known)}")
     return base, levels
 
 def _axes(m:Method)->tuple:
@@ -101,6 +111,14 @@ def expand_grid(method=(), # method names (see _levels)
     points, used = [], set()
     for name in methods:
         base, levels = _levels(name)
+        if base == 'dense':
+            points += [Point('dense', 'dense', finetune_steps=f, steps=s) for f in fts for s in sts]; continue
+        if levels == ['hybrid']:
+            check(amounts['ratio'] and amounts['nm'], f"method={name!r} prunes channels by ratio, then learns N:M "
+                  "masks: give ratio and nm for it")
+            used |= {'ratio', 'nm'}
+            points += [Point('hybrid', base, ratio=r['ratio'], nm=n['nm'], finetune_steps=f, steps=s)
+                       for r in amounts['ratio'] for n in amounts['nm'] for f in fts for s in sts]; continue
         axes = {lv: _axes(get_method(base, lv)) for lv in levels}
         found = [(lv, a) for lv in levels for ax in axes[lv] for a in amounts[ax]]
         used |= {ax for lv in levels for ax in axes[lv]}
@@ -153,7 +171,8 @@ def sweep_settings(model='embedded', # a model spec for load_model: every point 
                    probe_size:int|None=None, # (x0, t, noise) triples for the loss (None: evaluation's PROBE_SIZE)
                    seed:int=0, # seeds every stage of every point
                    finetune:dict|None=None, # TrainConfig settings over FINETUNE, but steps (the grid's) and seed
-                   options:dict|None=None # a method's name (or LEVEL:NAME) -> the options it runs with
+                   options:dict|None=None, # a method's name (or LEVEL:NAME) -> the options it runs with
+                   seeds:int=1 # independent sample sets per point: FID and KID get a 95% interval over them
                   )->dict:
     "The settings every point of a sweep shares, checked and as JSON: what plan.json records."
     from prunedm.evaluation import PROBE_SIZE
@@ -166,7 +185,8 @@ def sweep_settings(model='embedded', # a model spec for load_model: every point 
     check_grid(dict(options=options or {}))
     s = dict(model=_spec(model), data=_spec(data), n_samples=Num(int, 2).check('n_samples', n_samples),
              probe_size=Num(int, 2).check('probe_size', PROBE_SIZE if probe_size is None else probe_size),
-             seed=check_seed(seed), finetune=finetune, options=options or {})
+             seed=check_seed(seed), finetune=finetune, options=options or {},
+             **({'seeds': Num(int, 1, 1000).check('seeds', seeds)} if seeds != 1 else {}))   # an earlier plan has none
     return json.loads(json.dumps(s, default=jsonable))
 
 # %% ../nbs/15_sweep.ipynb #6bf31220
@@ -187,6 +207,12 @@ def _options(p:Point, # a point
     return o
 
 # %% ../nbs/15_sweep.ipynb #b36cdf13
+def _parts(p:Point)->list[Point]:
+    "The single-level points a point runs in turn: a hybrid's channel pruning, then its MaskPro masks."
+    if p.level != 'hybrid': return [p]
+    return [Point('channels', p.method, ratio=p.ratio, steps=p.steps),
+            Point('weights', 'maskpro', nm=p.nm, steps=p.steps)]
+
 def check_points(points:list[Point], # the grid's points
                  settings:dict # sweep_settings' result
                 ):
@@ -198,9 +224,13 @@ def check_points(points:list[Point], # the grid's points
     if settings['data'] != 'embedded': load_data(settings['data'], like=unet)   # the embedded images always load
     cls, T = type(unet).__name__, sched.config.num_train_timesteps
     names = {p.method for p in points} | {f'{p.level}:{p.method}' for p in points}
+    if any(p.level == 'hybrid' for p in points): names |= {'maskpro', 'weights:maskpro'}
+    points = [q for p in points for q in _parts(p)]   # a hybrid's channel and mask stages, each checked
     bad = [k for k in settings['options'] if k not in names]
     check(not bad, f"options are given for {bad[0]!r}, which the grid does not run" if bad else '')
     for p in points:
+        check(p.steps <= T, f"steps={p.steps} is more than the model's {T} training timesteps")
+        if p.level == 'dense': continue
         m, o = get_method(p.method, p.level), _options(p, settings)
         check(m.applies(cls), f"method={p.method!r} prunes {' and '.join(m.families)} models; "
               f"model={settings['model']!r} is a {cls}")
@@ -210,7 +240,6 @@ def check_points(points:list[Point], # the grid's points
         if p.nm is not None:
             layers = prunable_layers(unet, o.get('targets'), o.get('protect', ()))
             check_nm_fits([lay.weight.shape for lay in layers.values()], *parse_nm(p.nm))
-        check(p.steps <= T, f"steps={p.steps} is more than the model's {T} training timesteps")
 
 # %% ../nbs/15_sweep.ipynb #cc690374
 PLAN, POINT_FILE, TIMES = 'plan.json', 'point.json', 'times.json'   # the sweep's plan; a point's row, its seconds
@@ -242,10 +271,13 @@ def _finetune(model:Path, p:Point, s:dict, out:Path, device, ckpt_every:int):
 def _evaluate(model:Path, p:Point, s:dict, out:Path, device):
     "The point's evaluation of `model` into `out`: loss, samples with the point's steps, FID, KID, size."
     from prunedm.evaluation import run_evaluate
-    run_evaluate(model, out, s['data'], s['n_samples'], p.steps, s['seed'], s['probe_size'], device, progress=False)
+    run_evaluate(model, out, s['data'], s['n_samples'], p.steps, s['seed'], s['probe_size'], device, progress=False,
+                 seeds=s.get('seeds', 1))
 
 # %% ../nbs/15_sweep.ipynb #fc6c2865
-RESULTS = ('loss', 'loss_se', 'fid', 'kid', 'params', 'macs', 'sparsity', 'class_accuracy')   # evaluate's numbers
+RESULTS = ('loss', 'loss_se', 'fid', 'fid_hw', 'kid', 'kid_hw', 'params', 'nonzero_params', 'macs', 'sparsity',
+           'confident', 'confident_lo', 'confident_hi', 'class_accuracy', 'class_accuracy_lo',
+           'class_accuracy_hi')   # evaluate's numbers
 
 def _row(p:Point, ev:dict, times:dict, threads:int)->dict:
     "The results row of a finished point: its parameters, the evaluation's numbers, the seconds, the threads."
@@ -304,7 +336,14 @@ def _run_point(out, point, settings, device, ckpt_every)->dict:
         save_json(times, d/TIMES)
         return folder
 
-    model = stage('prune', lambda f: _prune(p, settings, f, device), d/'pruned')
+    if p.level == 'dense': model = settings['model']
+    elif p.level == 'hybrid':   # channels, a fine-tune, then MaskPro's masks on the fine-tuned model (as the demo)
+        ch, mk = _parts(p)
+        model = stage('prune', lambda f: _prune(ch, settings, f, device), d/'pruned')
+        if p.finetune_steps:
+            model = stage('finetune', lambda f: _finetune(model, p, settings, f, device, ckpt_every), d/'pruned_ft')
+        model = stage('prune', lambda f: _prune(mk, {**settings, 'model': str(model)}, f, device), d/'masked')
+    else: model = stage('prune', lambda f: _prune(p, settings, f, device), d/'pruned')
     if p.finetune_steps:
         model = stage('finetune', lambda f: _finetune(model, p, settings, f, device, ckpt_every), d/'finetuned')
     ev = stage('evaluate', lambda f: _evaluate(model, p, settings, f, device), d/'eval')
@@ -454,11 +493,12 @@ def run_sweep(out, # the sweep's folder: a new one, or an earlier sweep's to res
               threads:int|None=None, # torch's threads per point (None: the cores / workers; a Ray task's: 1)
               ckpt_every:int=100, # fine-tuning steps between resumable checkpoints
               device=None, # 'cpu' or 'cuda'; None picks CUDA when present
-              progress:bool=True # a bar over the points
+              progress:bool=True, # a bar over the points
+              seeds:int=1 # independent sample sets per point: FID and KID get a 95% interval over them
              )->list[dict]:
     "Run every point of `grid` not finished in `out`; the rows of the grid's points (results.csv holds the plan's)."
     points, options = _grid(grid)
-    settings = sweep_settings(model, data, n_samples, probe_size, seed, finetune, options)
+    settings = sweep_settings(model, data, n_samples, probe_size, seed, finetune, options, seeds)
     check_points(points, settings)
     check_range('workers', workers, 1, integer=True)
     check_range('ckpt_every', ckpt_every, 1, integer=True)
@@ -487,8 +527,11 @@ def _run(plan:dict, settings:dict, args:tuple, workers:int, threads:int|None, rt
         for p, row in runs:
             rows[p] = row
             write_results(out, [rows[q] for q in plan['points'] if q in rows])
+            write_frontier(out, [rows[q] for q in plan['points'] if q in rows], settings)
             bar.update()
-    if not todo: write_results(out, [rows[q] for q in plan['points'] if q in rows])
+    if not todo:
+        write_results(out, [rows[q] for q in plan['points'] if q in rows])
+        if not (out/'report').is_dir(): write_frontier(out, [rows[q] for q in plan['points'] if q in rows], settings)
     return rows
 
 # %% ../nbs/15_sweep.ipynb #3d3a27ed
@@ -496,6 +539,63 @@ def overhead(rows:list[dict])->dict:
     "Seconds in the points' stages and in the points all told, and the share of the points' time outside stages."
     st, pt = sum(r['stage_s'] for r in rows), sum(r['point_s'] for r in rows)
     return dict(stage_s=round(st, 2), point_s=round(pt, 2), overhead=(pt - st) / pt if pt else 0.0)
+
+# %% ../nbs/15_sweep.ipynb #267dd435
+def _label(r:dict)->str:
+    "A point's method as the comparison report writes it: 'magnitude channels 0.3', 'magnitude 2:4 + fine-tune 100'."
+    if r['level'] == 'dense': m = 'dense'
+    elif r['level'] == 'hybrid': m = f"{r['method']} channels {r['ratio']:g} + maskpro {r['nm']}"
+    elif r['level'] == 'channels': m = f"{r['method']} channels {r['ratio']:g}"
+    else: m = f"{r['method']} {r['nm']}" if r.get('nm') else f"{r['method']} {r['target_sparsity']:.0%}"
+    return m + (f" + fine-tune {r['finetune_steps']}" if r.get('finetune_steps') else '')
+
+def dense_at(rows:list[dict], # results rows; the dense ones, at several steps, are the curve
+             compute:float, # MACs x steps of one image
+             finetune_steps:int=0 # the dense points with this fine-tuning
+            )->float|None:
+    "The dense model's FID at `compute`, linear in log compute between its two nearest dense points; None outside."
+    pts = sorted((r['macs'] * r['steps'], r['fid']) for r in rows if r['level'] == 'dense' and r.get('fid') is not None
+                 and r.get('finetune_steps', 0) == finetune_steps)
+    if len(pts) < 1 or not pts[0][0] <= compute <= pts[-1][0]: return None
+    x, y = np.log([p[0] for p in pts]), [p[1] for p in pts]
+    return float(np.interp(np.log(compute), x, y))
+
+FRONTIER_COLUMNS = ['model', 'method', 'steps', 'params', 'nonzero_params', 'macs', 'sampling_macs', 'sparsity', 'loss',
+                    'loss_se', 'fid',
+                    'fid_dense_same_compute', 'kid', 'confident', 'class_accuracy']
+
+def frontier_rows(rows:list[dict])->list[dict]:
+    "The sweep's rows as the comparison report takes them: a label, a family (a line per plot), compute, the dense FID."
+    from prunedm.compare import family
+    fts, sts = {r.get('finetune_steps', 0) for r in rows}, {r['steps'] for r in rows}
+    out = []
+    for r in sorted(rows, key=lambda r: r['level'] != 'dense'):   # a dense point first: the baseline
+        m = _label(r)
+        fam = family(m) + (f", fine-tune {r['finetune_steps']}" if len(fts) > 1 else '')
+        if r['level'] != 'dense' and len(sts) > 1: fam += f", DDIM {r['steps']}"   # the dense line runs over steps
+        comp = r['macs'] * r['steps'] if r.get('macs') else None
+        out.append(dict({k: r.get(k) for k in RESULTS}, model=r['point'], method=m, family=fam, steps=r['steps'],
+                        sampling_macs=comp, fid_dense_same_compute=None if r['level'] == 'dense' or comp is None
+                        else dense_at(rows, comp, r.get('finetune_steps', 0))))
+    return out
+
+def write_frontier(out:Path, # the sweep's folder: the report goes to its report/
+                   rows:list[dict], # the finished points' rows
+                   settings:dict # the sweep's settings
+                  ):
+    "The sweep's comparison report, rewritten whole: report/report.html, report.md, plots, results.csv."
+    from prunedm.compare import write_report
+    if not rows: return
+    k = settings.get('seeds', 1)
+    notes = (f"{len(rows)} points of the sweep in {out.name}, each pruned from {settings['model']}, fine-tuned and "
+             f"evaluated on {settings['data']}: loss on {settings['probe_size']} held-out probe triples, FID and KID "
+             "of "
+             + (f"{k} sets of {settings['n_samples']} samples (95% t interval over the sets)" if k > 1
+                else f"{settings['n_samples']} samples (one set: no FID interval; `seeds` gives one)")
+             + ". One colour and line per family; the dashed line is the Pareto front.")
+    with atomic_dir(out/'report', overwrite=True) as tmp:
+        write_report(frontier_rows(rows), tmp, 'prunedm sweep: quality against cost', notes, FRONTIER_COLUMNS,
+                     meta=dict(settings=settings))
 
 # %% ../nbs/15_sweep.ipynb #8f9565fc
 def _csv_of(kind=str):
@@ -518,7 +618,7 @@ def add_sweep_args(p):
     g.add_argument('--grid', metavar='FILE', help='the grid as a .json (or .yaml, with PyYAML) file of method, ratio, '
                    'sparsity, nm, finetune_steps, steps and options (method -> its options), instead of the flags')
     g.add_argument('--method', type=_csv_of(), help='registered methods, e.g. magnitude,diff-pruning; '
-                   'channels:NAME or weights:NAME runs a name both levels have at one')
+                   'channels:NAME or weights:NAME runs a name both levels have at one; dense: the model unpruned')
     g.add_argument('--ratio', type=_csv_of(FRACTION), help='channel methods: shares of channels removed, e.g. 0.1,0.3')
     g.add_argument('--sparsity', type=_csv_of(FRACTION), help='weight methods: unstructured sparsities, e.g. 0.5')
     g.add_argument('--nm', type=_csv_of(), help='weight methods: N:M patterns, e.g. 2:4,1:4')
@@ -529,6 +629,8 @@ def add_sweep_args(p):
     p.add_argument('--data', default='embedded', help="images for calibration, fine-tuning and the FID reference: "
                    "'embedded', 'cifar10:PATH' or an image folder")
     p.add_argument('--n-samples', type=Num(int, 2), default=256, help='DDIM samples per point for FID and KID')
+    p.add_argument('--seeds', type=Num(int, 1, 1000), default=1, help='independent sets of --n-samples per point: FID '
+                   'and KID get a 95%% interval over them (1: none)')
     p.add_argument('--probe-size', type=Num(int, 2), default=4096, help='fixed (x0, t, noise) triples for the loss')
     p.add_argument('--batch-size', type=COUNT, help='fine-tuning: images per step (default: 64)')
     p.add_argument('--lr', type=POSITIVE, help='fine-tuning: peak learning rate (default: 5e-4)')
@@ -561,8 +663,9 @@ def cmd_sweep(a):
     grid = a.grid or {k: getattr(a, k) for k in given}
     finetune = {k: getattr(a, k) for k in ('batch_size', 'lr') if getattr(a, k) is not None}
     rows = run_sweep(a.out, grid, a.model, a.data, a.n_samples, a.probe_size, a.seed, finetune, a.workers, a.ray,
-                     a.threads, a.ckpt_every, a.device)
+                     a.threads, a.ckpt_every, a.device, seeds=a.seeds)
     ov = overhead(rows)
     print(sweep_table(rows))
     print(f"{len(rows)} points: stages {ov['stage_s']:.1f} s of {ov['point_s']:.1f} s point wall "
-          f"({ov['overhead']:.1%} outside the stages) -> {Path(a.out)/'results.csv'}")
+          f"({ov['overhead']:.1%} outside the stages) -> {Path(a.out)/'results.csv'}, "
+          f"{Path(a.out)/'report'/'report.html'}")
