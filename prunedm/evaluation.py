@@ -387,6 +387,7 @@ def __call__(self:Evaluator, unet, scheduler,
     caps, asked = eval_prompts(self.data, self.n_samples) if is_text(unet) else (None, None)
     if g is not None and not is_text(unet): asked = class_labels(unet, range(self.n_samples))
     fids, kids, kid_sd, conf, right, counts, first = [], [], [], [], [], np.zeros(10, dtype=int), None
+    clf = load_classifier() if self.kind == 'digits' else None   # loaded once, for every set
     for k in range(self.seeds):   # independent sample sets, the same seeds for every model
         x = sample(unet, scheduler, self.n_samples, self.steps, self.seed + k, progress=self.progress, guidance=g,
                    prompts=caps)
@@ -396,7 +397,7 @@ def __call__(self:Evaluator, unet, scheduler,
             f = features(x, self.extractor); fids.append(fid_from_features(f, self.ref))
             m, s = kid_of(f, self.ref, self.kind); kids.append(m); kid_sd.append(s)
         if self.kind == 'digits':
-            p = classify(load_classifier(), x); c, cls = p.max(1)
+            p = classify(clf, x); c, cls = p.max(1)
             conf.append((c >= 0.9).numpy()); counts += np.bincount(cls[c >= 0.9].numpy(), minlength=10)
             if g is not None and asked is not None: right.append((p.argmax(1) == asked.cpu()).numpy())
     res.update(fid=float(np.mean(fids)) if fids else None, kid=float(np.mean(kids)) if kids else None,
