@@ -169,6 +169,10 @@ COLUMNS = {   # column -> (header, definition, format)
                                "interpolated (in log compute) between the dense points sampled with fewer steps; "
                                "below this model's FID, sampling the dense model with fewer steps beats the pruning",
                                _digits(3)),
+    'fid_channels_same_params': ('FID channels, same params', "for a masked model: the FID of channel pruning alone "
+                                 "by the same criterion, fine-tune and steps at the same nonzero parameters, "
+                                 "interpolated (in log parameters) between the channel points around it; below this "
+                                 "model's FID, removing more channels beats adding the masks", _digits(3)),
     'sampling_macs': ('MACs × steps', 'multiply-accumulates of the whole DDIM loop for one image: steps × MACs, the '
                                       'compute a pruned model and a dense one sampled with fewer steps are matched on',
                       _si),

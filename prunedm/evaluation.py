@@ -23,12 +23,13 @@ from .sparsity import weight_sparsity
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PROBE_SIZE', 'EMBEDDED_CLASSIFIER', 'FID_STATS_KID', 'ProbeSet', 'stratified_se', 'make_probe', 'probe_loss',
-           'count_macs_params', 'DigitClassifier', 'train_classifier', 'classify', 'save_classifier', 'load_classifier',
-           'inception_file', 'feature_extractor', 'features', 'frechet_distance', 'fid_from_features', 'fid_kind',
-           'kid', 'kid_of', 'digit_quality', 'class_accuracy', 'eval_prompts', 't_interval', 'wilson', 'seeds_needed',
-           'Evaluator', 'paired_difference', 'evaluate', 'run_evaluate', 'fid_stats', 'check_stats_path', 'save_stats',
-           'load_stats', 'run_fid', 'random_inception']
+__all__ = ['PROBE_SIZE', 'EMBEDDED_CLASSIFIER', 'CONFIDENT', 'FID_STATS_KID', 'ProbeSet', 'stratified_se', 'make_probe',
+           'probe_loss', 'count_macs_params', 'DigitClassifier', 'train_classifier', 'classify', 'save_classifier',
+           'load_classifier', 'inception_file', 'feature_extractor', 'features', 'frechet_distance',
+           'fid_from_features', 'fid_kind', 'kid', 'kid_of', 'digit_hits', 'digit_counts', 'digit_quality',
+           'class_accuracy', 'eval_prompts', 't_interval', 'wilson', 'seeds_needed', 'Evaluator', 'paired_difference',
+           'evaluate', 'run_evaluate', 'fid_stats', 'check_stats_path', 'save_stats', 'load_stats', 'run_fid',
+           'random_inception']
 
 # %% ../nbs/06_evaluation.ipynb #5accb3b1
 @dataclass
@@ -284,19 +285,31 @@ def kid_of(f:np.ndarray, ref:np.ndarray, kind:str)->tuple[float, float]:
     return kid(f / s, ref / s)
 
 # %% ../nbs/06_evaluation.ipynb #5c28149b
-def digit_quality(samples:torch.Tensor, threshold:float=0.9)->dict:
-    "Share of `samples` the embedded classifier is confident about, and the digits it sees."
-    p = classify(load_classifier(), samples)
+CONFIDENT = 0.9   # the classifier's probability above which a sample counts as a recognisable digit
+
+def digit_hits(p:torch.Tensor, # the classifier's probabilities, (n, 10)
+               labels:torch.Tensor|None=None, # the class each sample was drawn for, if any
+               threshold:float=CONFIDENT)->dict:
+    "Per sample: `confident` (a recognisable digit), `digit` (which), `right` (the class asked for; with `labels`)."
     conf, cls = p.max(1)
-    return dict(confident=(conf >= threshold).float().mean().item(),
-                digit_counts=torch.bincount(cls[conf >= threshold], minlength=10).tolist())
+    return dict(confident=(conf >= threshold).numpy(), digit=cls.numpy(),
+                **({} if labels is None else {'right': (cls == labels.cpu()).numpy()}))
+
+def digit_counts(h:dict)->np.ndarray:
+    "How many confident samples of each digit `digit_hits` found."
+    return np.bincount(h['digit'][h['confident']], minlength=10)
+
+def digit_quality(samples:torch.Tensor, threshold:float=CONFIDENT)->dict:
+    "Share of `samples` the embedded classifier is confident about, and the digits it sees."
+    h = digit_hits(classify(load_classifier(), samples), threshold=threshold)
+    return dict(confident=float(h['confident'].mean()), digit_counts=digit_counts(h).tolist())
 
 # %% ../nbs/06_evaluation.ipynb #17f4efc4
 def class_accuracy(samples:torch.Tensor, # images in [-1, 1]
                    labels:torch.Tensor # the class each was drawn for
                   )->float:
     "The share of `samples` the embedded digit classifier assigns to the class each was drawn for."
-    return (classify(load_classifier(), samples).argmax(1) == labels.cpu()).float().mean().item()
+    return float(digit_hits(classify(load_classifier(), samples), labels)['right'].mean())
 
 # %% ../nbs/06_evaluation.ipynb #0e3891e5
 def eval_prompts(data:ImageData, # held-out images with captions
@@ -397,9 +410,9 @@ def __call__(self:Evaluator, unet, scheduler,
             f = features(x, self.extractor); fids.append(fid_from_features(f, self.ref))
             m, s = kid_of(f, self.ref, self.kind); kids.append(m); kid_sd.append(s)
         if self.kind == 'digits':
-            p = classify(clf, x); c, cls = p.max(1)
-            conf.append((c >= 0.9).numpy()); counts += np.bincount(cls[c >= 0.9].numpy(), minlength=10)
-            if g is not None and asked is not None: right.append((p.argmax(1) == asked.cpu()).numpy())
+            h = digit_hits(classify(clf, x), asked if g is not None else None)
+            conf.append(h['confident']); counts += digit_counts(h)
+            if 'right' in h: right.append(h['right'])
     res.update(fid=float(np.mean(fids)) if fids else None, kid=float(np.mean(kids)) if kids else None,
                kid_std=float(np.mean(kid_sd)) if kid_sd else None, fid_samples=self.n_samples, fid_features=self.kind,
                ddim_steps=self.steps, seeds=self.seeds)

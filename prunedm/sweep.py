@@ -17,8 +17,8 @@ from .core import *
 __all__ = ['STEPS', 'GRID_KEYS', 'PLAN', 'POINT_FILE', 'TIMES', 'STAGES', 'RESULTS', 'COLUMNS', 'RAY_LOCAL_CPUS',
            'FRONTIER_COLUMNS', 'AXES', 'SWEEP_COLUMNS', 'Point', 'expand_grid', 'check_grid', 'read_grid',
            'sweep_settings', 'check_points', 'torch_threads', 'run_point', 'open_plan', 'write_results', 'ray_connect',
-           'run_sweep', 'overhead', 'dense_at', 'frontier_rows', 'write_frontier', 'add_sweep_args', 'sweep_table',
-           'cmd_sweep']
+           'run_sweep', 'overhead', 'log_interp', 'dense_at', 'channels_at', 'frontier_rows', 'write_frontier',
+           'add_sweep_args', 'sweep_table', 'cmd_sweep']
 
 # %% ../nbs/15_sweep.ipynb #fb3cd605
 @dataclasses.dataclass(frozen=True)
@@ -549,23 +549,40 @@ def _label(r:dict)->str:
     else: m = f"{r['method']} {r['nm']}" if r.get('nm') else f"{r['method']} {r['target_sparsity']:.0%}"
     return m + (f" + fine-tune {r['finetune_steps']}" if r.get('finetune_steps') else '')
 
+def log_interp(pts:list, # (x, y) pairs, x > 0
+               x:float # where to read the curve
+              )->float|None:
+    "y at `x`, linear in log x between the two nearest of `pts`; None outside their range (no extrapolation)."
+    pts = sorted(p for p in pts if p[0] and p[1] is not None)
+    if not pts or not pts[0][0] <= x <= pts[-1][0]: return None
+    return float(np.interp(np.log(x), np.log([p[0] for p in pts]), [p[1] for p in pts]))
+
 def dense_at(rows:list[dict], # results rows; the dense ones, at several steps, are the curve
              compute:float, # MACs x steps of one image
              finetune_steps:int=0 # the dense points with this fine-tuning
             )->float|None:
     "The dense model's FID at `compute`, linear in log compute between its two nearest dense points; None outside."
-    pts = sorted((r['macs'] * r['steps'], r['fid']) for r in rows if r['level'] == 'dense' and r.get('fid') is not None
-                 and r.get('finetune_steps', 0) == finetune_steps)
-    if len(pts) < 1 or not pts[0][0] <= compute <= pts[-1][0]: return None
-    x, y = np.log([p[0] for p in pts]), [p[1] for p in pts]
-    return float(np.interp(np.log(compute), x, y))
+    return log_interp([(r['macs'] * r['steps'], r.get('fid')) for r in rows if r['level'] == 'dense'
+                       and r.get('finetune_steps', 0) == finetune_steps], compute)
+
+def _nonzero(r:dict)->int: return r.get('nonzero_params') or r['params']
+
+def channels_at(rows:list[dict], # results rows; the channel points of `method` are the curve
+                nonzero:float, # the nonzero parameters to match
+                method:str, # the channel criterion
+                finetune_steps:int=0, # the channel points with this fine-tuning ...
+                steps:int=50 # ... and these sampling steps
+               )->float|None:
+    "FID of channel pruning by `method` alone at `nonzero` parameters, linear in log parameters; None outside."
+    return log_interp([(_nonzero(r), r.get('fid')) for r in rows if r['level'] == 'channels' and r['method'] == method
+                       and r.get('finetune_steps', 0) == finetune_steps and r['steps'] == steps], nonzero)
 
 FRONTIER_COLUMNS = ['model', 'method', 'steps', 'params', 'nonzero_params', 'macs', 'sampling_macs', 'sparsity', 'loss',
-                    'loss_se', 'fid',
-                    'fid_dense_same_compute', 'kid', 'confident', 'class_accuracy']
+                    'loss_se', 'fid', 'fid_dense_same_compute', 'fid_channels_same_params', 'kid', 'confident',
+                    'class_accuracy']
 
 def frontier_rows(rows:list[dict])->list[dict]:
-    "The sweep's rows as the comparison report takes them: a label, a family (a line per plot), compute, the dense FID."
+    "The sweep's rows as the report takes them: a label, a family (a line per plot), compute, FIDs at equal cost."
     from prunedm.compare import family
     fts, sts = {r.get('finetune_steps', 0) for r in rows}, {r['steps'] for r in rows}
     out = []
@@ -574,9 +591,12 @@ def frontier_rows(rows:list[dict])->list[dict]:
         fam = family(m) + (f", fine-tune {r['finetune_steps']}" if len(fts) > 1 else '')
         if r['level'] != 'dense' and len(sts) > 1: fam += f", DDIM {r['steps']}"   # the dense line runs over steps
         comp = r['macs'] * r['steps'] if r.get('macs') else None
+        ft, pruned = r.get('finetune_steps', 0), r['level'] != 'dense'
         out.append(dict({k: r.get(k) for k in RESULTS}, model=r['point'], method=m, family=fam, steps=r['steps'],
-                        sampling_macs=comp, fid_dense_same_compute=None if r['level'] == 'dense' or comp is None
-                        else dense_at(rows, comp, r.get('finetune_steps', 0))))
+                        sampling_macs=comp,
+                        fid_dense_same_compute=dense_at(rows, comp, ft) if pruned and comp else None,
+                        fid_channels_same_params=channels_at(rows, _nonzero(r), r['method'], ft, r['steps'])
+                        if pruned and r['level'] != 'channels' else None))   # masks against channels, same criterion
     return out
 
 def write_frontier(out:Path, # the sweep's folder: the report goes to its report/
