@@ -16,9 +16,9 @@ from .core import *
 # %% auto #0
 __all__ = ['STEPS', 'GRID_KEYS', 'PLAN', 'POINT_FILE', 'TIMES', 'STAGES', 'RESULTS', 'COLUMNS', 'RAY_LOCAL_CPUS',
            'FRONTIER_COLUMNS', 'AXES', 'SWEEP_COLUMNS', 'Point', 'expand_grid', 'check_grid', 'read_grid',
-           'sweep_settings', 'check_points', 'torch_threads', 'run_point', 'open_plan', 'write_results', 'ray_connect',
-           'run_sweep', 'overhead', 'log_interp', 'dense_at', 'channels_at', 'frontier_rows', 'write_frontier',
-           'add_sweep_args', 'sweep_table', 'cmd_sweep']
+           'sweep_settings', 'check_points', 'stage_keys', 'torch_threads', 'run_point', 'open_plan', 'write_results',
+           'ray_connect', 'run_sweep', 'overhead', 'log_interp', 'dense_at', 'channels_at', 'frontier_rows',
+           'write_frontier', 'add_sweep_args', 'sweep_table', 'cmd_sweep']
 
 # %% ../nbs/15_sweep.ipynb #fb3cd605
 @dataclasses.dataclass(frozen=True)
@@ -249,6 +249,26 @@ def _done(folder:Path)->bool:
     "Is `folder` a stage's finished output (the marker atomic_dir writes last, and its summary)?"
     return (folder/MARKER).is_file() and (folder/'summary.json').is_file()
 
+def stage_keys(p:Point)->dict:
+    "Each model stage of `p` (its folder) -> what it makes: in one sweep, stages with one key make the same model."
+    ft = f'/ft{p.finetune_steps}' if p.finetune_steps else ''
+    if p.level == 'dense': return {'finetuned': f'dense{ft}'} if ft else {}
+    if p.level != 'hybrid':
+        k = f'{p.level}-{p.method}-{p.amount}'
+        return {'pruned': k, **({'finetuned': k + ft} if ft else {})}
+    c = f'channels-{p.method}-r{float(p.ratio)!r}'   # as the channel point of the same criterion and ratio
+    m = f"{c}{ft}/maskpro-{p.nm.replace(':', 'of')}"
+    return {'pruned': c, **({'pruned_ft': c + ft} if ft else {}), 'masked': m, **({'finetuned': m + ft} if ft else {})}
+
+def _twin(out:Path, p:Point, folder:str)->Path|None:
+    "A finished stage folder of another point of the plan that made the same model as `p`'s `folder`, or None."
+    key = stage_keys(p).get(folder)
+    if key is None or not (out/PLAN).is_file(): return None
+    for q in (Point(**d) for d in load_json(out/PLAN)['points']):
+        for f, k in stage_keys(q).items():
+            if q != p and k == key and _done(out/q.name/f): return out/q.name/f
+    return None
+
 def _prune(p:Point, s:dict, out:Path, device):
     "The point's prune (channels) or sparsify (weights) stage into `out`."
     from prunedm.sparsity import run_sparsify
@@ -322,14 +342,18 @@ def run_point(out, # the sweep's folder
     with torch_threads(threads): return _run_point(out, point, settings, device, ckpt_every)
 
 def _run_point(out, point, settings, device, ckpt_every)->dict:
-    t0, p = time.time(), Point(**point) if isinstance(point, dict) else point
-    d = Path(out)/p.name
+    t0, p, out = time.time(), Point(**point) if isinstance(point, dict) else point, Path(out)
+    d = out/p.name
     d.mkdir(exist_ok=True)
     times = load_state(d/TIMES, f'remove {d/TIMES} to count afresh') if (d/TIMES).is_file() else {}
     start = times.get('point', 0.0)   # the seconds earlier runs spent on the point
 
     def stage(name, run, folder:Path)->Path:
         if _done(folder): return folder
+        if (twin := _twin(out, p, folder.name)) is not None:   # another point made this model: take it
+            times.setdefault('shared', {})[folder.name] = str(twin.relative_to(out))
+            save_json(times, d/TIMES)
+            return twin
         t = time.time(); run(folder)
         times[name] = times.get(name, 0.0) + time.time() - t
         times['point'] = start + time.time() - t0
