@@ -23,9 +23,9 @@ from .sparsity import has_masks, load_masks, weight_sparsity
 from .deploy import RUNTIMES, onnx_file, onnxruntime, set_runtime, use_runtime
 
 # %% auto #0
-__all__ = ['COLUMNS', 'DIFFS', 'LOWER', 'HIGHER', 'SPREADS', 'COMPARE_COLUMNS', 'size_table', 'time_models', 'runtime_fns',
-           'sampling_throughput', 'fmt', 'best_rows', 'md_table', 'describe', 'family', 'row_family', 'peak_memory',
-           'write_report', 'pareto', 'colours', 'caveats', 'run_compare']
+__all__ = ['COLUMNS', 'DIFFS', 'DIFF_OF', 'LOWER', 'HIGHER', 'SPREADS', 'COMPARE_COLUMNS', 'size_table', 'time_models',
+           'runtime_fns', 'sampling_throughput', 'fmt', 'best_rows', 'md_table', 'describe', 'family', 'row_family',
+           'peak_memory', 'write_report', 'pareto', 'colours', 'caveats', 'run_compare']
 
 # %% ../nbs/10_compare.ipynb #b1012be8
 def size_table(spec:str='arch:cifar10', # a model spec for load_model
@@ -218,9 +218,22 @@ DIFFS = ('loss', 'fid', 'kid', 'confident', 'class_accuracy')   # metrics compar
 COLUMNS.update({f'{k}_diff': (f'Δ {COLUMNS[k][0]}', f"this model's {COLUMNS[k][0]} minus the baseline's, paired "
                               "item by item, ± its 95% interval; * where the interval excludes zero", None)
                 for k in DIFFS})
+_PAIRED = ("paired sample set by sample set (the same seed, the same noise), ± its 95% t interval; * where it "
+           "excludes zero")
+COLUMNS.update({   # the sweep's paired differences against its baselines (prunedm.sweep.paired_frontier)
+    'fid_steps_diff': ('Δ FID dense, same steps', "this model's FID minus the dense model's at the same sampling "
+                       f"steps, {_PAIRED}", None),
+    'fid_compute_diff': ('Δ FID dense, same compute', "this model's FID minus the dense model's at the same MACs × "
+                         f"steps (interpolated on each set), {_PAIRED}; above zero, sampling the dense model with "
+                         "fewer steps beats the pruning", None),
+    'fid_params_diff': ('Δ FID channels, same params', "for a masked model: its FID minus channel pruning's alone by "
+                        f"the same criterion at the same nonzero parameters (interpolated on each set), {_PAIRED}; "
+                        "above zero, removing more channels beats the masks", None)})
+DIFF_OF = {**{f'{k}_diff': k for k in DIFFS}, **{f'fid_{b}_diff': 'fid' for b in ('steps', 'compute', 'params')}}
 LOWER = {'params', 'nonzero_params', 'macs', 'sampling_macs', 'loss', 'fid', 'kid', 'latency_ms', 'peak_mem_MB',
          'loss_before', 'fid_before',
-         *(f'latency_{rt}_ms' for rt in RUNTIMES), *(f'{k}_diff' for k in ('loss', 'fid', 'kid'))}   # lower is better
+         *(f'latency_{rt}_ms' for rt in RUNTIMES),
+         *(k for k, m in DIFF_OF.items() if m in ('loss', 'fid', 'kid'))}   # lower is better
 HIGHER = {'confident', 'class_accuracy', 'class_accuracy_before', 'speedup', 'images_per_s', 'sampling_speedup',
           *(f'speedup_{rt}' for rt in RUNTIMES), 'confident_diff', 'class_accuracy_diff'}   # higher is better
 
@@ -247,7 +260,7 @@ def fmt(col:str, # a column of COLUMNS (others: 4 significant digits)
        )->str:
     "A value of column `col` as people write it, with its interval when `row` has one; blank when missing."
     if v is None or (isinstance(v, float) and math.isnan(v)): return ''
-    if col.endswith('_diff') and col[:-5] in DIFFS: return _diff(col[:-5], v, (row or {}).get(col + '_hw'))
+    if col in DIFF_OF: return _diff(DIFF_OF[col], v, (row or {}).get(col + '_hw'))
     f = COLUMNS.get(col, (col, '', None))[2]
     s = f(v) if f else (_sig(v, 4) if isinstance(v, float) else str(v))
     return s + (_spread(col, row) if row else '')
@@ -373,7 +386,7 @@ def _report_md(rows, cols, title, notes, made, defs, plots)->str:
             + (f"## Plots\n\n{md_plots}\n\n" if plots else '') + (f"## Samples\n\n{md_grids}\n" if md_grids else ''))
 
 SPREADS = ('fid_hw', 'kid_hw', 'kid_std', 'iqr_ms', 'confident_lo', 'confident_hi', 'class_accuracy_lo',
-           'class_accuracy_hi', *(f'{k}_diff_hw' for k in DIFFS))   # the intervals a table's numbers carry
+           'class_accuracy_hi', *(f'{k}_hw' for k in DIFF_OF))   # the intervals a table's numbers carry
 
 def write_report(rows:list[dict], # one per model, the baseline first: its numbers, the file name of its grid (grid)
                  out:Path, # the folder to write into (holds the grids)

@@ -15,10 +15,11 @@ from .core import *
 
 # %% auto #0
 __all__ = ['STEPS', 'GRID_KEYS', 'PLAN', 'POINT_FILE', 'TIMES', 'STAGES', 'RESULTS', 'COLUMNS', 'RAY_LOCAL_CPUS',
-           'FRONTIER_COLUMNS', 'AXES', 'SWEEP_COLUMNS', 'Point', 'expand_grid', 'check_grid', 'read_grid',
+           'FRONTIER_COLUMNS', 'BASELINES', 'AXES', 'SWEEP_COLUMNS', 'Point', 'expand_grid', 'check_grid', 'read_grid',
            'sweep_settings', 'check_points', 'stage_keys', 'torch_threads', 'run_point', 'open_plan', 'write_results',
-           'ray_connect', 'run_sweep', 'overhead', 'log_interp', 'dense_at', 'channels_at', 'frontier_rows',
-           'write_frontier', 'add_sweep_args', 'sweep_table', 'cmd_sweep']
+           'ray_connect', 'run_sweep', 'overhead', 'log_interp', 'dense_points', 'dense_at', 'channels_at',
+           'frontier_rows', 'write_frontier', 'fid_per_seed', 'paired', 'paired_frontier', 'add_sweep_args',
+           'sweep_table', 'cmd_sweep']
 
 # %% ../nbs/15_sweep.ipynb #fb3cd605
 @dataclasses.dataclass(frozen=True)
@@ -581,13 +582,20 @@ def log_interp(pts:list, # (x, y) pairs, x > 0
     if not pts or not pts[0][0] <= x <= pts[-1][0]: return None
     return float(np.interp(np.log(x), np.log([p[0] for p in pts]), [p[1] for p in pts]))
 
+def dense_points(rows:list[dict], # results rows
+                 finetune_steps:int=0 # the fine-tune of the points the dense model is set beside
+                )->list[dict]:
+    "The dense points fine-tuned `finetune_steps` steps, or, where the sweep has none, the dense model as it came."
+    d = [r for r in rows if r['level'] == 'dense']
+    return ([r for r in d if r.get('finetune_steps', 0) == finetune_steps]
+            or [r for r in d if not r.get('finetune_steps')])
+
 def dense_at(rows:list[dict], # results rows; the dense ones, at several steps, are the curve
              compute:float, # MACs x steps of one image
-             finetune_steps:int=0 # the dense points with this fine-tuning
+             finetune_steps:int=0 # the fine-tune of the point set beside it (see dense_points)
             )->float|None:
     "The dense model's FID at `compute`, linear in log compute between its two nearest dense points; None outside."
-    return log_interp([(r['macs'] * r['steps'], r.get('fid')) for r in rows if r['level'] == 'dense'
-                       and r.get('finetune_steps', 0) == finetune_steps], compute)
+    return log_interp([(r['macs'] * r['steps'], r.get('fid')) for r in dense_points(rows, finetune_steps)], compute)
 
 def _nonzero(r:dict)->int: return r.get('nonzero_params') or r['params']
 
@@ -602,13 +610,16 @@ def channels_at(rows:list[dict], # results rows; the channel points of `method` 
                        and r.get('finetune_steps', 0) == finetune_steps and r['steps'] == steps], nonzero)
 
 FRONTIER_COLUMNS = ['model', 'method', 'steps', 'params', 'nonzero_params', 'macs', 'sampling_macs', 'sparsity', 'loss',
-                    'loss_se', 'fid', 'fid_dense_same_compute', 'fid_channels_same_params', 'kid', 'confident',
-                    'class_accuracy']
+                    'loss_se', 'fid', 'fid_dense_same_compute', 'fid_channels_same_params', 'fid_steps_diff',
+                    'fid_compute_diff', 'fid_params_diff', 'kid', 'confident', 'class_accuracy']
 
-def frontier_rows(rows:list[dict])->list[dict]:
+def frontier_rows(rows:list[dict], # the sweep's rows
+                  paired:list[dict]=() # paired_frontier's rows for them, if wanted: its differences join each row
+                 )->list[dict]:
     "The sweep's rows as the report takes them: a label, a family (a line per plot), compute, FIDs at equal cost."
     from prunedm.compare import family
     fts, sts = {r.get('finetune_steps', 0) for r in rows}, {r['steps'] for r in rows}
+    pf = {p['point']: p for p in paired}
     out = []
     for r in sorted(rows, key=lambda r: r['level'] != 'dense'):   # a dense point first: the baseline
         m = _label(r)
@@ -620,7 +631,8 @@ def frontier_rows(rows:list[dict])->list[dict]:
                         sampling_macs=comp,
                         fid_dense_same_compute=dense_at(rows, comp, ft) if pruned and comp else None,
                         fid_channels_same_params=channels_at(rows, _nonzero(r), r['method'], ft, r['steps'])
-                        if pruned and r['level'] != 'channels' else None))   # masks against channels, same criterion
+                        if pruned and r['level'] != 'channels' else None,   # masks against channels, same criterion
+                        **{k: v for k, v in pf.get(r['point'], {}).items() if k != 'point'}))
     return out
 
 def write_frontier(out:Path, # the sweep's folder: the report goes to its report/
@@ -636,10 +648,57 @@ def write_frontier(out:Path, # the sweep's folder: the report goes to its report
              "of "
              + (f"{k} sets of {settings['n_samples']} samples (95% t interval over the sets)" if k > 1
                 else f"{settings['n_samples']} samples (one set: no FID interval; `seeds` gives one)")
-             + ". One colour and line per family; the dashed line is the Pareto front.")
+             + ". Δ columns are paired set by set against the dense model at the same steps, the dense model at the "
+               "same compute and channel pruning at the same nonzero parameters. One colour and line per family; "
+               "the dashed line is the Pareto front.")
     with atomic_dir(out/'report', overwrite=True) as tmp:
-        write_report(frontier_rows(rows), tmp, 'prunedm sweep: quality against cost', notes, FRONTIER_COLUMNS,
+        write_report(frontier_rows(rows, paired_frontier(out, rows)), tmp, 'prunedm sweep: quality against cost', notes,
+                     FRONTIER_COLUMNS,
                      meta=dict(settings=settings))
+
+# %% ../nbs/15_sweep.ipynb #5d1f0a01
+def fid_per_seed(out, # the sweep's folder
+                 rows:list[dict] # its finished rows
+                )->dict:
+    "Each point's FID on each of its sample sets, by point (its evaluation's `fid_per_seed`; one set: its FID)."
+    per = {}
+    for r in rows:
+        s = load_json(Path(out)/r['point']/'eval'/'summary.json')
+        per[r['point']] = np.asarray(s.get('fid_per_seed') or [s['fid']], dtype=float)
+    return per
+
+def paired(a, # one model's FID on each sample set
+           b, # another's on the same sets (set k: the same seed, so the same noise, in both)
+           level:float=0.95)->tuple:
+    "Mean of `a - b` set by set and its t half-width (None for one set)."
+    from prunedm.evaluation import t_interval
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    return float(d.mean()), t_interval(d, level)
+
+BASELINES = ('steps', 'compute', 'params')   # what the paired differences set a point beside (see paired_frontier)
+
+def paired_frontier(out, # the sweep's folder
+                    rows:list[dict]|None=None, # its finished rows (default: its results.json)
+                    level:float=0.95)->list[dict]:
+    "Per point, `fid_B_diff` and `fid_B_diff_hw` for each of BASELINES, paired set by set; None where there is none."
+    rows = load_json(Path(out)/'results.json') if rows is None else rows
+    per = fid_per_seed(out, rows)
+    k = min(map(len, per.values()))
+    on = [[{**r, 'fid': per[r['point']][s]} for r in rows] for s in range(k)]   # every row scored on set s alone
+    def diff(r, value):   # value(rows of set s, s) -> what r is set beside on that set, or None
+        v = [value(on[s], s) for s in range(k)]
+        return None if any(x is None for x in v) else paired(per[r['point']][:k], v, level)
+    res = []
+    for r in rows:
+        ft, comp, pruned = r.get('finetune_steps', 0), r['macs'] * r['steps'], r['level'] != 'dense'
+        ref = next((d['point'] for d in dense_points(rows, ft) if d['steps'] == r['steps']), None)
+        d = dict(steps=diff(r, lambda rs, s: per[ref][s]) if pruned and ref else None,
+                 compute=diff(r, lambda rs, s: dense_at(rs, comp, ft)) if pruned else None,
+                 params=diff(r, lambda rs, s: channels_at(rs, _nonzero(r), r['method'], ft, r['steps']))
+                 if r['level'] in ('weights', 'hybrid') else None)
+        res.append(dict(point=r['point'], **{f'fid_{b}_diff{x}': (d[b] or (None, None))[i] for b in BASELINES
+                                             for i, x in enumerate(('', '_hw'))}))
+    return res
 
 # %% ../nbs/15_sweep.ipynb #8f9565fc
 def _csv_of(kind=str):
