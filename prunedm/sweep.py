@@ -653,8 +653,7 @@ def write_frontier(out:Path, # the sweep's folder: the report goes to its report
                "the dashed line is the Pareto front.")
     with atomic_dir(out/'report', overwrite=True) as tmp:
         write_report(frontier_rows(rows, paired_frontier(out, rows)), tmp, 'prunedm sweep: quality against cost', notes,
-                     FRONTIER_COLUMNS,
-                     meta=dict(settings=settings))
+                     FRONTIER_COLUMNS, meta=dict(settings=settings))
 
 # %% ../nbs/15_sweep.ipynb #5d1f0a01
 def fid_per_seed(out, # the sweep's folder
