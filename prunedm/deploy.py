@@ -4,10 +4,10 @@
 
 # %% ../nbs/14_deploy.ipynb #6b243233
 from __future__ import annotations
-import io, json, math, tempfile, time, warnings
+import io, json, logging, math, tempfile, time, warnings
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
-from types import SimpleNamespace
+from types import FunctionType, MethodType, SimpleNamespace
 
 import numpy as np
 import torch
@@ -21,9 +21,9 @@ from .sparsity import from_groups, has_masks, load_masks, nm_groupable, save_mas
 
 # %% auto #0
 __all__ = ['RUNTIMES', 'ONNX_FILE', 'DTYPES', 'EXPORT_FORMATS', 'cond_keyword', 'DenoiserGraph', 'graph_inputs', 'onnxruntime',
-           'check_onnx', 'export_onnx', 'Runtime', 'use_runtime', 'set_runtime', 'onnx_file', 'pack_codes',
-           'unpack_codes', 'nm_of', 'pack_tensor', 'unpack_tensor', 'write_packed', 'read_packed', 'packed_bound',
-           'storage_sizes', 'run_export']
+           'check_onnx', 'export_onnx', 'Runtime', 'use_runtime', 'set_runtime', 'onnx_file', 'simd_lanes',
+           'padded_macs', 'pack_codes', 'unpack_codes', 'nm_of', 'pack_tensor', 'unpack_tensor', 'write_packed',
+           'read_packed', 'packed_bound', 'storage_sizes', 'run_export']
 
 # %% ../nbs/14_deploy.ipynb #71690723
 RUNTIMES = ('eager', 'compile', 'onnx')   # how a denoiser's forward pass can run
@@ -67,10 +67,16 @@ def onnxruntime():
 # %% ../nbs/14_deploy.ipynb #abd46873
 @contextmanager
 def _quiet_export():
-    "torch's exporter reports its steps on stdout and warns about its own internals: keep both out of the way."
-    with warnings.catch_warnings(), redirect_stdout(io.StringIO()), quiet_loading():
-        warnings.simplefilter('ignore')
-        yield
+    "torch's exporter and compiler report their steps on stdout, the log and in warnings: keep them out of the way."
+    log = logging.getLogger('torch.utils.cpp_extension')   # "No CUDA runtime is found" on a CPU machine
+    level = log.level
+    try:
+        log.setLevel(logging.ERROR)
+        with warnings.catch_warnings(), redirect_stdout(io.StringIO()), quiet_loading():
+            warnings.simplefilter('ignore')
+            yield
+    finally: log.setLevel(level)
+
 
 # %% ../nbs/14_deploy.ipynb #a1a95feb
 def _session(path, threads:int|None=None):
@@ -146,6 +152,13 @@ class Runtime:
     def __repr__(self): return f'Runtime({self.name!r})'
 
 # %% ../nbs/14_deploy.ipynb #0250a67c
+def _compiled(model)->nn.Module:
+    "`torch.compile` of `model`'s graph, whose `forward` has a code object of its own."
+    g, f = DenoiserGraph(model).eval(), DenoiserGraph.forward
+    own = FunctionType(f.__code__.replace(), f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+    g.forward = MethodType(own, g)   # Dynamo keeps graphs per code object, 8 at most: one cache for each model
+    return torch.compile(g)
+
 def use_runtime(model, # a supported denoiser (changed in place: it carries the runtime)
                 runtime:str='eager', # one of RUNTIMES
                 onnx=None # for 'onnx': an exported file of this model (checked); None exports one now
@@ -164,9 +177,9 @@ def use_runtime(model, # a supported denoiser (changed in place: it carries the 
         else: check_onnx(model, onnx); sess = _session(onnx)
         fn = lambda *ins: _run_session(sess, *ins)
     else:
-        fn = torch.compile(DenoiserGraph(model).eval())
+        fn, ins = _compiled(model), graph_inputs(model)
         try:
-            with torch.inference_mode(), _quiet_export(): fn(*graph_inputs(model))   # compiles now, not mid-run
+            with torch.inference_mode(), _quiet_export(): fn(*ins)   # compiles now, not mid-run
         except Exception as e:
             raise PrunedmError(f"runtime='compile': torch.compile failed on the {type(model).__name__} "
                                f"({first_line(e)[:160]}); use runtime='eager' or 'onnx'")
@@ -190,6 +203,33 @@ def onnx_file(spec)->Path|None:
     try: f = unet_dir(p)/ONNX_FILE
     except PrunedmError: return None
     return f if f.is_file() else None
+
+# %% ../nbs/14_deploy.ipynb #c0a9e5d2
+def simd_lanes()->int:
+    "float32 values in one vector register of this CPU, as PyTorch dispatches: 16 (AVX-512), 8 (AVX2), else 4."
+    cap = torch.backends.cpu.get_cpu_capability()
+    return 16 if cap.startswith('AVX512') else 8 if cap.startswith('AVX2') else 4
+
+def padded_macs(model, # a supported denoiser, or any module when `inputs` are given
+                lanes:int|None=None, # the channel block; None: this CPU's (simd_lanes)
+                inputs:tuple|None=None # the forward pass's inputs; None: example_inputs(model), one image
+               )->int:
+    "MACs of the convolutions and linear layers in one forward pass, each width rounded up to a multiple of `lanes`."
+    lanes = check_range('lanes', simd_lanes() if lanes is None else lanes, 1, integer=True)
+    up, total = (lambda c: -(-c // lanes) * lanes), 0
+    def count(mod, args, out):
+        nonlocal total
+        if isinstance(mod, nn.Conv2d):   # a grouped convolution vectorises over its output channels only
+            per_out = mod.in_channels // mod.groups if mod.groups > 1 else up(mod.in_channels)
+            total += out.numel() // out.shape[1] * up(mod.out_channels) * per_out * math.prod(mod.kernel_size)
+        else: total += out.numel() // out.shape[-1] * up(mod.out_features) * up(mod.in_features)
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        with torch.no_grad(): model(*(tuple(example_inputs(model).values()) if inputs is None else inputs))
+    finally:
+        for h in hooks: h.remove()
+    return total
+
 
 # %% ../nbs/14_deploy.ipynb #92b2184a
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16}
