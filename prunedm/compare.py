@@ -195,8 +195,8 @@ COLUMNS = {   # column -> (header, definition, format)
     'confident': ('confident', "share of samples the digit classifier assigns a class with p >= 0.9; "
                                "(lo–hi) its 95% Wilson interval", _pct),
     'class_accuracy': ('class accuracy', "a class-conditional model's samples drawn for every class in turn: the share "
-                                         "the digit classifier assigns to the class asked for; (lo–hi) its 95% Wilson "
-                                         "interval", _pct),
+                                         "the digit classifier assigns to the class asked for; (lo–hi) its 95% "
+                                         "Wilson interval", _pct),
     'guidance': ('guidance', "the classifier-free guidance scale a class-conditional model was sampled with",
                  lambda v: f'{v:g}'),
     'finetune_s': ('fine-tune', 'seconds of fine-tuning', lambda v: f'{v:.0f} s'),

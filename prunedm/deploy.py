@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_deploy.ipynb #6b243233
 from __future__ import annotations
-import io, json, logging, math, tempfile, time, warnings
+import io, json, math, tempfile, time
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from types import FunctionType, MethodType, SimpleNamespace
@@ -68,14 +68,8 @@ def onnxruntime():
 @contextmanager
 def _quiet_export():
     "torch's exporter and compiler report their steps on stdout, the log and in warnings: keep them out of the way."
-    log = logging.getLogger('torch.utils.cpp_extension')   # "No CUDA runtime is found" on a CPU machine
-    level = log.level
-    try:
-        log.setLevel(logging.ERROR)
-        with warnings.catch_warnings(), redirect_stdout(io.StringIO()), quiet_loading():
-            warnings.simplefilter('ignore')
-            yield
-    finally: log.setLevel(level)
+    # quiet_loading silences warnings too; this logger says "No CUDA runtime is found" on a CPU machine
+    with redirect_stdout(io.StringIO()), quiet_loading('torch.utils.cpp_extension'): yield
 
 
 # %% ../nbs/14_deploy.ipynb #a1a95feb
@@ -223,7 +217,7 @@ def padded_macs(model, # a supported denoiser, or any module when `inputs` are g
             per_out = mod.in_channels // mod.groups if mod.groups > 1 else up(mod.in_channels)
             total += out.numel() // out.shape[1] * up(mod.out_channels) * per_out * math.prod(mod.kernel_size)
         else: total += out.numel() // out.shape[-1] * up(mod.out_features) * up(mod.in_features)
-    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    hooks = [m.register_forward_hook(count) for m in conv_linear_layers(model).values()]
     try:
         with torch.no_grad(): model(*(tuple(example_inputs(model).values()) if inputs is None else inputs))
     finally:

@@ -595,10 +595,11 @@ EMBEDDED = {'embedded': EMBEDDED_DDPM, 'embedded-dit': EMBEDDED_DIT,   # the mod
 
 # %% ../nbs/02_models.ipynb #873ee486
 @contextmanager
-def quiet_loading():
+def quiet_loading(*loggers:str # more loggers to silence, by name
+                 ):
     "Silence the warnings, log lines and progress bars of loading and saving (a user sees one line or none)."
     import sys
-    logs = [logging.getLogger(n) for n in ('diffusers', 'transformers', 'huggingface_hub')]
+    logs = [logging.getLogger(n) for n in ('diffusers', 'transformers', 'huggingface_hub', *loggers)]
     levels = [l.level for l in logs]
     tl = sys.modules['transformers'].utils.logging if 'transformers' in sys.modules else None
     bars = tl is not None and tl.is_progress_bar_enabled()
